@@ -1,0 +1,43 @@
+# Front door.  `make demo` builds, boots and shows the feature; `make test`
+# runs the test suite (pytest).  Both set up a fresh machine on their own.
+#
+#   make demo | test | fast | build | apply | export | bench
+#   make test VARIANT=debug      KASAN/lockdep/kmemleak kernel, own build dir
+#   make test TESTS=arena        another test_progs -t filter
+#   make compare A=out/runs/X B=out/runs/Y
+#   V=1                          stream every command's output
+
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+HARNESS = $(PYTHON) -m harness
+PYTEST = $(PYTHON) -m pytest -ra -p no:cacheprovider
+
+export VARIANT ACCEL TOOLCHAIN LINUX_TREE LINUX_BASE TESTS ARENA_CACHE V
+
+.PHONY: demo test fast build apply export bench compare deps
+
+demo: deps
+	$(HARNESS) demo
+
+test: deps
+	$(PYTEST) tests
+
+fast: deps
+	$(PYTEST) tests --ignore=tests/guest
+
+build: deps
+	$(HARNESS) build
+
+apply: deps
+	$(HARNESS) apply
+
+export:
+	$(HARNESS) export
+
+bench: deps
+	$(HARNESS) bench
+
+compare:
+	$(HARNESS) compare $(A) $(B)
+
+deps:
+	@$(HARNESS) deps

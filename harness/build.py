@@ -1,0 +1,70 @@
+"""Building the kernel, bpf_testmod.ko and upstream's test_progs.
+
+The kernel is built out of tree (O=build/<variant>) from tinyconfig plus the
+fragments in configs/, with ccache.  test_progs and bpf_testmod.ko are built
+from the same tree against that build, with clang-21, into
+build/<variant>/selftests, so the project's tests and upstream's run from
+one binary.  make is incremental, so a second run only rebuilds what changed.
+"""
+
+import os
+
+from harness import kconfig
+from harness.proc import run
+
+JOBS = str(os.cpu_count() or 2)
+LLVM = "-21"  # clang-21, llvm-strip-21, ... in the build root
+
+
+def configure(settings, toolchain, log):
+    """Write build/<variant>/.config from tinyconfig and the fragments."""
+    b = settings.build_dir
+    b.mkdir(parents=True, exist_ok=True)
+    frags = [f.read_text() for f in settings.fragments]
+    config = b / ".config"
+    stamp = b / ".fragments"
+    want = "".join(frags)
+    if config.exists() and stamp.exists() and stamp.read_text() == want:
+        return False
+    make(settings, toolchain, log, "tinyconfig", title="make tinyconfig")
+    config.write_text(kconfig.merge(config.read_text(), frags))
+    make(settings, toolchain, log, "olddefconfig", title="make olddefconfig")
+    kconfig.check(kconfig.requested(frags), config.read_text(), "kernel config")
+    stamp.write_text(want)
+    return True
+
+
+def make(settings, toolchain, log, *targets, title=None, status=None):
+    argv = ["make", f"O={settings.build_dir}", f"-j{JOBS}", *targets]
+    return run(toolchain.wrap(argv, cwd=settings.tree), log, title or "make", status=status)
+
+
+def kernel(settings, toolchain, log):
+    """bzImage, modules (for Module.symvers) and vmlinux with BTF."""
+    configure(settings, toolchain, log)
+    return make(settings, toolchain, log, "bzImage", "modules", title="kernel build",
+                status=object_counter(settings.build_dir))
+
+
+def selftests(settings, toolchain, log, targets=("test_progs",)):
+    """test_progs (and with it bpf_testmod.ko) against this build."""
+    out = settings.selftests_dir
+    out.mkdir(parents=True, exist_ok=True)
+    argv = ["make", "-C", "tools/testing/selftests/bpf", f"-j{JOBS}",
+            f"O={settings.build_dir}", f"OUTPUT={out}",
+            f"VMLINUX_BTF={settings.build_dir / 'vmlinux'}",
+            f"CLANG=clang{LLVM}", f"LLC=llc{LLVM}", f"LLVM_STRIP=llvm-strip{LLVM}",
+            f"LLVM_OBJCOPY=llvm-objcopy{LLVM}", f"LLVM_OBJDUMP=llvm-objdump{LLVM}",
+            f"LLVM_CONFIG=llvm-config{LLVM}", *targets]
+    return run(toolchain.wrap(argv, cwd=settings.tree), log, "test_progs build",
+               status=object_counter(out))
+
+
+def object_counter(directory):
+    """A progress callback: how many object files exist below directory."""
+    def status():
+        count = 0
+        for _, _, files in os.walk(directory):
+            count += sum(f.endswith(".o") for f in files)
+        return f"{count} objects"
+    return status

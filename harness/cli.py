@@ -1,0 +1,103 @@
+"""Thin command line: `python3 -m harness COMMAND`.  See README.md."""
+
+import argparse
+import sys
+
+from harness import HarnessError, bench, source, summary, toolchain
+from harness.config import Settings
+from harness.pipeline import Run
+from harness.proc import say
+from harness.toolchain import Toolchain
+
+DEMO_TESTS = "arena,stream,struct_ops_arena"
+
+
+def cmd_build(args, s):
+    r = Run(s)
+    try:
+        r.prepare()
+    except HarnessError as e:
+        r.finish(e)
+        raise
+    r.finish()
+
+
+def cmd_selftests(args, s):
+    r = Run(s)
+    try:
+        r.prepare()
+        boot, _ = r.selftests()
+    except HarnessError as e:
+        r.finish(e)
+        raise
+    r.finish()
+    bad = r.record["new_failures"] or boot.splats or boot.result.timed_out
+    return 1 if bad else 0
+
+
+def cmd_demo(args, s):
+    """Build, boot, and show the arena selftests running, then a summary."""
+    r = Run(s)
+    try:
+        r.prepare()
+        script = (f"cd {s.selftests_dir} && mount -t bpf bpf /sys/fs/bpf 2>/dev/null; "
+                  f"./test_progs -t '{DEMO_TESTS}' -J $OUT/test_progs.json")
+        boot = r.guest("demo", script, echo=True)
+    except HarnessError as e:
+        r.finish(e)
+        raise
+    r.finish()
+    return 1 if boot.splats or boot.rc else 0
+
+
+def cmd_export(args, s):
+    base = s.linux_base or source.BASE_TAG
+    source.export(s.tree, base, s.runs_dir.parent / "export.log")
+
+
+def cmd_apply(args, s):
+    tc = Toolchain(s)
+    log = s.runs_dir.parent / "apply.log"
+    source.ensure_tree(s, tc, log)
+    say(source.apply_series(s.tree, log))
+
+
+def cmd_deps(args, s):
+    try:
+        import pytest  # noqa: F401
+        has_pytest = True
+    except ImportError:
+        has_pytest = False
+    toolchain.ensure_host_packages(has_pytest)
+
+
+def cmd_compare(args, s):
+    sys.stdout.write(summary.compare(args.a, args.b))
+
+
+def cmd_bench(args, s):
+    bench.build_bench(s)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="harness", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("build", help="toolchain, kernel tree, series, kernel and test_progs")
+    sub.add_parser("selftests", help="build, boot and run the selected selftests")
+    sub.add_parser("demo", help="build, boot and show the feature")
+    sub.add_parser("apply", help="(re)apply patches/ to the kernel tree")
+    sub.add_parser("export", help="regenerate patches/ from the kernel tree's commits")
+    sub.add_parser("deps", help="install the host packages the harness needs")
+    sub.add_parser("bench", help="build-time benchmark (fresh, verifier.c rebuild)")
+    c = sub.add_parser("compare", help="two run summaries side by side")
+    c.add_argument("a")
+    c.add_argument("b")
+    args = p.parse_args(argv)
+    try:
+        s = Settings()
+        return globals()[f"cmd_{args.cmd}"](args, s) or 0
+    except HarnessError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

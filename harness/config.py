@@ -1,0 +1,92 @@
+"""Where things live, and the few knobs a user sets through the environment.
+
+  ARENA_CACHE   cache for the build root, kernel tree, builds and ccache
+                (default ~/.cache/arena-harness); reused across runs
+  LINUX_TREE    use this kernel git tree instead of the Debian source
+                (the series is then neither downloaded nor applied)
+  LINUX_BASE    with LINUX_TREE: the commit the series sits on (for export)
+  VARIANT       normal | debug (KASAN, lockdep, kmemleak; own build dir)
+  ACCEL         auto | kvm | tcg (auto probes KVM with a short boot)
+  TOOLCHAIN     auto | root | host (host: use the host's own tools)
+  TESTS         test_progs -t filter for `make test`
+"""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+# The series base: Debian's linux-source-7.3 from trixie-backports.
+SOURCE_PACKAGE = "linux-source-7.3"
+BASE_FILE = PROJECT / "patches" / "BASE"
+
+# What `make test` runs in the guest: upstream's arena-related tests, the
+# verifier tests and this project's own tests (listed in tests/guest_tests).
+DEFAULT_TESTS = (
+    "arena,verifier_arena,stream,struct_ops_arena,"
+    "test_struct_ops_arena,libarena,verifier"
+)
+
+
+def read_base():
+    """Return the recorded base as a dict (package, version, kernel)."""
+    base = {}
+    for line in BASE_FILE.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            base[key.strip()] = value.strip()
+    return base
+
+
+@dataclass
+class Settings:
+    cache: Path = field(default_factory=lambda: Path(os.environ.get(
+        "ARENA_CACHE", Path.home() / ".cache" / "arena-harness")))
+    variant: str = field(default_factory=lambda: os.environ.get("VARIANT", "normal"))
+    accel: str = field(default_factory=lambda: os.environ.get("ACCEL", "auto"))
+    toolchain: str = field(default_factory=lambda: os.environ.get("TOOLCHAIN", "auto"))
+    linux_tree: str = field(default_factory=lambda: os.environ.get("LINUX_TREE", ""))
+    linux_base: str = field(default_factory=lambda: os.environ.get("LINUX_BASE", ""))
+    tests: str = field(default_factory=lambda: os.environ.get("TESTS", DEFAULT_TESTS))
+    build_name: str = ""  # build directory name; defaults to the variant
+    cpus: int = 2
+    memory: str = "4G"
+
+    def __post_init__(self):
+        self.cache = Path(self.cache).resolve()
+        if self.variant not in ("normal", "debug"):
+            from harness import HarnessError
+            raise HarnessError(f"VARIANT={self.variant}: use 'normal' or 'debug'")
+
+    @property
+    def root(self):
+        return self.cache / "root"
+
+    @property
+    def tree(self):
+        return Path(self.linux_tree).resolve() if self.linux_tree else self.cache / "src" / "linux"
+
+    @property
+    def build_dir(self):
+        return self.cache / "build" / (self.build_name or self.variant)
+
+    @property
+    def selftests_dir(self):
+        return self.build_dir / "selftests"
+
+    @property
+    def ccache_dir(self):
+        return self.cache / "ccache"
+
+    @property
+    def fragments(self):
+        frags = [PROJECT / "configs" / "vm.config"]
+        if self.variant == "debug":
+            frags.append(PROJECT / "configs" / "debug.config")
+        return frags
+
+    @property
+    def runs_dir(self):
+        return PROJECT / "out" / "runs"

@@ -1,0 +1,96 @@
+"""One run from nothing to results: each step in order, timed and recorded.
+
+toolchain -> kernel tree -> series -> kernel -> test_progs -> guest.  Every
+step is incremental, so a second run redoes only what changed.  The run's
+record (summary.json/.txt) is written even when a step fails.
+"""
+
+import shutil
+
+from harness import HarnessError, build, selftests, source, summary, vm
+from harness.proc import Timer, say
+from harness.toolchain import Toolchain
+
+GUEST_TIMEOUT = 45 * 60
+MIN_FREE_GB = 20  # a fresh build root, tree, build and selftests need about 15
+
+
+def check_disk(path, built):
+    path.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(path).free / 2**30
+    if free < (3 if built else MIN_FREE_GB):
+        raise HarnessError(f"only {free:.1f} GiB free under {path}; a fresh run needs "
+                           f"{MIN_FREE_GB} GiB (set ARENA_CACHE to a roomier disk)")
+
+
+class Run:
+    def __init__(self, settings):
+        self.s = settings
+        self.dir = summary.new_run_dir(settings.runs_dir, settings.variant)
+        self.record = {"run": self.dir.name, "variant": settings.variant, "timings": {},
+                       "boots": []}
+        self.tc = None
+
+    def log(self, name):
+        return self.dir / "logs" / f"{name}.log"
+
+    def step(self, name):
+        return Timer(self.record["timings"], name)
+
+    def prepare(self):
+        """Toolchain, tree, series, kernel and test_progs."""
+        s = self.s
+        check_disk(s.cache, (s.build_dir / "vmlinux").exists())
+        self.tc = Toolchain(s)
+        self.record["toolchain"] = self.tc.describe()
+        with self.step("toolchain"):
+            self.tc.ensure(self.log("toolchain"))
+        with self.step("kernel tree"):
+            source.ensure_tree(s, self.tc, self.log("source"))
+            if not s.linux_tree:
+                say(f"source: {source.apply_series(s.tree, self.log('source'))}")
+            head = source.git(s.tree, "log", "-1", "--format=%h %s").strip()
+            self.record["series"] = f"{len(source.series_files())} patches; HEAD {head}"
+        with self.step("kernel build"):
+            build.kernel(s, self.tc, self.log("kernel-build"))
+        with self.step("test_progs build"):
+            build.selftests(s, self.tc, self.log("test_progs-build"))
+
+    def guest(self, name, script, timeout=GUEST_TIMEOUT, status=None, echo=False):
+        """Boot once, run script; record the boot and return it."""
+        if "accel" not in self.record:
+            kernel = self.s.build_dir / "arch/x86/boot/bzImage"
+            self.kvm = vm.kvm_works(self.s, self.tc, kernel)
+            self.record["accel"] = "kvm" if self.kvm else "tcg"
+        with self.step(f"guest {name}"):
+            b = vm.boot(self.s, self.tc, name, script, self.dir / name, timeout, self.kvm,
+                        cwd=self.s.selftests_dir, status=status, echo=echo)
+        self.record["boots"].append(b.record())
+        return b
+
+    def selftests(self):
+        """Run the selected test_progs tests in one boot and classify them."""
+        out = self.dir / "selftests"
+        b = self.guest("selftests", selftests.guest_script(self.s.selftests_dir, self.s.tests),
+                       status=selftests.progress(out / "test_progs.log"))
+        summary_file = out / "test_progs.json"
+        if not summary_file.exists():
+            raise HarnessError(f"test_progs wrote no JSON summary; see {out}/test_progs.log "
+                               f"and {b.console}")
+        totals, results = selftests.parse_summary(summary_file.read_text())
+        known = selftests.load_known_failures()
+        passed, known_failed, new_failed = selftests.classify(results, known)
+        self.record.update(
+            totals=totals,
+            counts={"passed": len(passed), "known": len(known_failed), "new": len(new_failed)},
+            results=[{"name": r.name, "failed": r.failed,
+                      "known": selftests.known_reason(r.name, known) if r.failed else None}
+                     for r in results],
+            new_failures=[r.name for r in new_failed])
+        return b, results
+
+    def finish(self, error=None):
+        if error:
+            self.record["error"] = str(error)
+        text = summary.write(self.dir, self.record)
+        say(f"\n{text}summary: {self.dir / 'summary.json'}")
