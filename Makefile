@@ -34,7 +34,7 @@ export:
 	$(HARNESS) export
 
 bench: deps
-	$(HARNESS) bench
+	$(HARNESS) bench $(if $(FRESH),--fresh)
 
 compare:
 	$(HARNESS) compare $(A) $(B)

@@ -3,9 +3,9 @@
 makes absolute guest times meaningless.
 
 build_bench measures, on this machine:
-  - a fresh kernel build (empty build dir, ccache disabled),
   - the rebuild after touching kernel/bpf/verifier.c (the normal build dir),
-  - a fresh test_progs build (empty output dir).
+  - with fresh=True also a fresh kernel build (empty build dir, ccache
+    disabled) and a fresh test_progs build (empty output dir).
 """
 
 import dataclasses
@@ -17,32 +17,32 @@ from harness.pipeline import Run
 from harness.proc import fmt_secs, say
 
 
-def timed(fn):
+def measure(record, name, fn):
     start = time.monotonic()
     fn()
-    return round(time.monotonic() - start, 1)
+    record[name] = fmt_secs(time.monotonic() - start)
+    say(f"bench: {name} {record[name]}")
 
 
-def build_bench(settings):
+def build_bench(settings, fresh=False):
     r = Run(settings)
-    r.prepare()  # the normal build must exist for the rebuild measure
-    fresh = dataclasses.replace(settings, build_name=f"bench-{settings.variant}")
+    r.prepare()  # the normal build must be complete before the rebuild measure
     tc = r.tc
-    nocache = dict(tc.env(), CCACHE_DISABLE="1")
-    tc.env = lambda: nocache
-    shutil.rmtree(fresh.build_dir, ignore_errors=True)
     b = r.record.setdefault("bench", {})
     try:
-        b["fresh kernel build"] = fmt_secs(timed(lambda: build.kernel(fresh, tc, r.log("bench-kernel"))))
-        say(f"bench: fresh kernel build {b['fresh kernel build']}")
-        b["fresh test_progs build"] = fmt_secs(
-            timed(lambda: build.selftests(fresh, tc, r.log("bench-test_progs"))))
-        say(f"bench: fresh test_progs build {b['fresh test_progs build']}")
         (settings.tree / "kernel/bpf/verifier.c").touch()
-        b["rebuild after touching verifier.c"] = fmt_secs(
-            timed(lambda: build.kernel(settings, tc, r.log("bench-rebuild"))))
-        say(f"bench: rebuild after touching verifier.c {b['rebuild after touching verifier.c']}")
+        measure(b, "rebuild after touching verifier.c",
+                lambda: build.kernel(settings, tc, r.log("bench-rebuild")))
+        if fresh:
+            other = dataclasses.replace(settings, build_name=f"bench-{settings.variant}")
+            shutil.rmtree(other.build_dir, ignore_errors=True)
+            env = dict(tc.env(), CCACHE_DISABLE="1")
+            tc.env = lambda: env
+            measure(b, "fresh kernel build (no ccache)",
+                    lambda: build.kernel(other, tc, r.log("bench-kernel")))
+            measure(b, "fresh test_progs build",
+                    lambda: build.selftests(other, tc, r.log("bench-test_progs")))
+            shutil.rmtree(other.build_dir, ignore_errors=True)
     finally:
-        shutil.rmtree(fresh.build_dir, ignore_errors=True)
         r.finish()
     return r.record

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from harness import HarnessError, bench, source, summary, toolchain
+from harness import HarnessError, bench, selftests, source, summary, toolchain
 from harness.config import Settings
 from harness.pipeline import Run
 from harness.proc import say
@@ -71,12 +71,24 @@ def cmd_deps(args, s):
     toolchain.ensure_host_packages(has_pytest)
 
 
+def cmd_baseline(args, s):
+    """Record a run on the unpatched base as tests/baseline.json."""
+    rec = summary.load(args.run)
+    if not rec.get("series", "").startswith("0 patches"):
+        raise HarnessError(f"{args.run} ran with the series applied ({rec.get('series')}); "
+                           "a baseline is a run on the unpatched base")
+    unexplained = selftests.write_baseline(rec)
+    say(f"wrote {selftests.BASELINE}")
+    for name in unexplained:
+        say(f"  fails on the base, add it with a reason to {selftests.KNOWN_FAILURES}: {name}")
+
+
 def cmd_compare(args, s):
     sys.stdout.write(summary.compare(args.a, args.b))
 
 
 def cmd_bench(args, s):
-    bench.build_bench(s)
+    bench.build_bench(s, fresh=args.fresh)
 
 
 def main(argv=None):
@@ -88,7 +100,10 @@ def main(argv=None):
     sub.add_parser("apply", help="(re)apply patches/ to the kernel tree")
     sub.add_parser("export", help="regenerate patches/ from the kernel tree's commits")
     sub.add_parser("deps", help="install the host packages the harness needs")
-    sub.add_parser("bench", help="build-time benchmark (fresh, verifier.c rebuild)")
+    bn = sub.add_parser("bench", help="build-time benchmark: verifier.c rebuild [, fresh builds]")
+    bn.add_argument("--fresh", action="store_true", help="also a fresh kernel and test_progs build")
+    b = sub.add_parser("baseline", help="record a run on the unpatched base as the baseline")
+    b.add_argument("run", nargs="?", default="out/latest")
     c = sub.add_parser("compare", help="two run summaries side by side")
     c.add_argument("a")
     c.add_argument("b")

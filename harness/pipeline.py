@@ -54,7 +54,9 @@ class Run:
         with self.step("kernel build"):
             build.kernel(s, self.tc, self.log("kernel-build"))
         with self.step("test_progs build"):
-            build.selftests(s, self.tc, self.log("test_progs-build"))
+            res = build.selftests(s, self.tc, self.log("test_progs-build"))
+        self.record["left_out_of_test_progs"] = build.left_out(
+            open(res.log, errors="replace").read())
 
     def guest(self, name, script, timeout=GUEST_TIMEOUT, status=None, echo=False):
         """Boot once, run script; record the boot and return it."""
@@ -73,18 +75,18 @@ class Run:
         out = self.dir / "selftests"
         b = self.guest("selftests", selftests.guest_script(self.s.selftests_dir, self.s.tests),
                        status=selftests.progress(out / "test_progs.log"))
-        summary_file = out / "test_progs.json"
-        if not summary_file.exists():
-            raise HarnessError(f"test_progs wrote no JSON summary; see {out}/test_progs.log "
-                               f"and {b.console}")
-        totals, results = selftests.parse_summary(summary_file.read_text())
+        listing, summary_file = out / "tests.txt", out / "test_progs.json"
+        if not summary_file.exists() or not listing.exists():
+            raise HarnessError(f"test_progs wrote no test list or JSON summary; see "
+                               f"{out}/test_progs.log and {b.console}")
+        totals, results = selftests.parse_summary(listing.read_text(), summary_file.read_text())
         known = selftests.load_known_failures()
         passed, known_failed, new_failed = selftests.classify(results, known)
         self.record.update(
-            totals=totals,
+            tests=self.s.tests, totals=totals,
             counts={"passed": len(passed), "known": len(known_failed), "new": len(new_failed)},
-            results=[{"name": r.name, "failed": r.failed,
-                      "known": selftests.known_reason(r.name, known) if r.failed else None}
+            results=[{"name": r.name, "failed": r.failed, "failed_subtests": r.failed_subtests,
+                      "known": selftests.known_reason(r, known) if r.failed else None}
                      for r in results],
             new_failures=[r.name for r in new_failed])
         return b, results

@@ -1,31 +1,35 @@
 """test_progs in the guest, and its JSON summary turned into per-test results.
 
-test_progs writes a JSON summary with -J.  In serial mode it lists only the
-failed tests; in parallel mode (-j) with -v it lists every test and subtest
-that ran, with a `failed` flag and the test's log.  That is the mode used
-here, so every selftest becomes one result.  The JSON has no per-test skip
-flag: a skipped test counts as "not failed" (the summary's `skipped` total is
-kept).  The text output goes to a file and is only used for progress lines.
+test_progs' JSON summary (-J) carries the totals and, for every failed test,
+its failed subtests and their logs; passing and skipped tests are not listed
+in it (in parallel mode with -v not even the failures are).  So the guest
+first asks test_progs which tests the selection covers (`-l`, one name per
+line), then runs them; a listed test is failed if the JSON says so and
+passed otherwise.  The JSON has no per-test skip flag, so a skipped test
+counts as passed; the skip total is kept in the run record.  test_progs'
+text output goes to a file and is only used for progress lines.
 """
 
 import fnmatch
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import HarnessError
 from harness.config import PROJECT
 
 KNOWN_FAILURES = PROJECT / "tests" / "known-failures.txt"
-RESULT_LINE = re.compile(r"^#\d+(/\d+)?\s+\S+:(OK|FAIL|SKIP)", re.M)
+BASELINE = PROJECT / "tests" / "baseline.json"
+RESULT_LINE = re.compile(r"^#\d+(/\d+)?\s+\S.*:(OK|FAIL|SKIP)$", re.M)
 
 
 @dataclass
 class TestResult:
-    name: str          # "test" or "test/subtest"
+    name: str                       # a test_progs test, e.g. "verifier_arena"
     failed: bool
     message: str = ""
+    failed_subtests: list = field(default_factory=list)
 
 
 def guest_script(selftests_dir, tests):
@@ -36,7 +40,8 @@ mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracin
 mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
 ulimit -l unlimited
 cd {selftests_dir}
-./test_progs -j -v -t '{tests}' -J $OUT/test_progs.json > $OUT/test_progs.log 2>&1
+./test_progs -l -t '{tests}' > $OUT/tests.txt || exit
+./test_progs -j -t '{tests}' -J $OUT/test_progs.json > $OUT/test_progs.log 2>&1
 echo "test_progs exit $?"
 """
 
@@ -54,25 +59,32 @@ def progress(log_path):
     return status
 
 
-def parse_summary(text):
-    """Parse a test_progs -J summary into (totals dict, [TestResult])."""
+def parse_summary(listing, summary_text):
+    """Results for each listed test, failures from a test_progs -J summary.
+
+    Returns (totals dict, [TestResult]).
+    """
     try:
-        data = json.loads(text)
+        data = json.loads(summary_text)
     except json.JSONDecodeError as e:
         raise HarnessError(f"test_progs JSON summary is not valid JSON: {e}") from e
     totals = {k: data.get(k, 0) for k in
               ("success", "success_subtest", "skipped", "failed", "failed_subtest")}
-    results = []
+    failed = {}
     for test in data.get("results", []):
-        subtests = test.get("subtests", [])
-        sub_failed = False
-        for sub in subtests:
-            results.append(TestResult(f"{test['name']}/{sub['name']}", bool(sub["failed"]),
-                                      sub.get("message", "")))
-            sub_failed |= bool(sub["failed"])
-        if not subtests or (test["failed"] and not sub_failed):
-            results.append(TestResult(test["name"], bool(test["failed"]),
-                                      test.get("message", "")))
+        if not test.get("failed"):
+            continue
+        subs = [s for s in test.get("subtests", []) if s.get("failed")]
+        message = test.get("message", "") + "".join(
+            f"\n--- {test['name']}/{s['name']}\n{s.get('message', '')}" for s in subs)
+        failed[test["name"]] = TestResult(test["name"], True, message,
+                                          [f"{test['name']}/{s['name']}" for s in subs])
+    names = [n.strip() for n in listing.splitlines() if n.strip()]
+    results = [failed.pop(n, None) or TestResult(n, False) for n in names]
+    results.extend(failed.values())  # failed but not listed: still a failure
+    if len([r for r in results if r.failed]) != totals["failed"]:
+        raise HarnessError(f"JSON summary lists {len(failed)} failed tests, "
+                           f"its total says {totals['failed']}")
     return totals, results
 
 
@@ -92,12 +104,22 @@ def load_known_failures(path=KNOWN_FAILURES):
     return known
 
 
-def known_reason(name, known):
-    """The reason a result is a known failure, or None."""
-    for pattern, reason in known.items():
-        if fnmatch.fnmatchcase(name, pattern) or name.startswith(pattern + "/"):
-            return reason
-    return None
+def known_reason(result, known):
+    """Why a failed result is expected, or None.
+
+    A test is a known failure if its name matches an entry, or if every
+    failed subtest matches one (so a new failing subtest is not hidden).
+    """
+    def match(name):
+        for pattern, reason in known.items():
+            if fnmatch.fnmatchcase(name, pattern):
+                return reason
+        return None
+    reason = match(result.name)
+    if reason or not result.failed_subtests:
+        return reason
+    reasons = [match(sub) for sub in result.failed_subtests]
+    return "; ".join(dict.fromkeys(reasons)) if all(reasons) else None
 
 
 def classify(results, known):
@@ -106,8 +128,20 @@ def classify(results, known):
     for r in results:
         if not r.failed:
             passed.append(r)
-        elif known_reason(r.name, known):
+        elif known_reason(r, known):
             known_failed.append(r)
         else:
             new_failed.append(r)
     return passed, known_failed, new_failed
+
+
+def write_baseline(record, path=BASELINE, known_path=KNOWN_FAILURES):
+    """Write the selftests a base run ran; return its failures that have no reason yet."""
+    results = record["results"]
+    data = {"run": record["run"], "tests": record["tests"],
+            "results": sorted(r["name"] for r in results),
+            "failed": sorted(r["name"] for r in results if r["failed"])}
+    Path(path).write_text(json.dumps(data, indent=1) + "\n")
+    known = load_known_failures(known_path)
+    return [n for r in results if r["failed"] and not r["known"]
+            for n in (r["failed_subtests"] or [r["name"]])]

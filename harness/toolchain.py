@@ -27,7 +27,7 @@ deb {MIRROR} trixie-backports main
 deb http://deb.debian.org/debian-security trixie-security main
 """
 PACKAGES = (
-    "gcc make bc bison flex cpio ccache kmod file xz-utils git rsync "
+    "gcc g++ make bc bison flex cpio ccache kmod file xz-utils git rsync "
     "libelf-dev zlib1g-dev libzstd-dev libcap-dev libssl-dev dwarves "
     "python3 python3-pytest qemu-system-x86 virtme-ng busybox-static udev "
     "iproute2 procps "
@@ -158,6 +158,9 @@ class Toolchain:
             if res.rc:
                 raise HarnessError(registry_hint(res.log) or
                                    f"{title} in the build root failed; see {res.log}")
+        # virtme-init ends the guest with `poweroff -f`; busybox provides it
+        # without pulling systemd into the root.
+        (tmp / "usr/sbin/poweroff").symlink_to("/bin/busybox")
         (tmp / self.stamp.name).write_text(stamp_text())
         tmp.rename(root)
 

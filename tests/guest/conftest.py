@@ -13,7 +13,7 @@ from harness import HarnessError
 from harness.config import Settings
 from harness.pipeline import Run
 
-BASELINE = Path(__file__).resolve().parent.parent / "baseline.json"
+from harness.selftests import BASELINE
 _outcome = {}
 
 
