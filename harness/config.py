@@ -42,14 +42,14 @@ def read_base():
 
 @dataclass
 class Settings:
-    cache: Path = field(default_factory=lambda: Path(os.environ.get(
-        "ARENA_CACHE", Path.home() / ".cache" / "arena-harness")))
-    variant: str = field(default_factory=lambda: os.environ.get("VARIANT", "normal"))
-    accel: str = field(default_factory=lambda: os.environ.get("ACCEL", "auto"))
-    toolchain: str = field(default_factory=lambda: os.environ.get("TOOLCHAIN", "auto"))
-    linux_tree: str = field(default_factory=lambda: os.environ.get("LINUX_TREE", ""))
-    linux_base: str = field(default_factory=lambda: os.environ.get("LINUX_BASE", ""))
-    tests: str = field(default_factory=lambda: os.environ.get("TESTS", DEFAULT_TESTS))
+    cache: Path = field(default_factory=lambda: Path(
+        os.environ.get("ARENA_CACHE") or Path.home() / ".cache" / "arena-harness"))
+    variant: str = field(default_factory=lambda: os.environ.get("VARIANT") or "normal")
+    accel: str = field(default_factory=lambda: os.environ.get("ACCEL") or "auto")
+    toolchain: str = field(default_factory=lambda: os.environ.get("TOOLCHAIN") or "auto")
+    linux_tree: str = field(default_factory=lambda: os.environ.get("LINUX_TREE") or "")
+    linux_base: str = field(default_factory=lambda: os.environ.get("LINUX_BASE") or "")
+    tests: str = field(default_factory=lambda: os.environ.get("TESTS") or DEFAULT_TESTS)
     build_name: str = ""  # build directory name; defaults to the variant
     cpus: int = 2
     memory: str = "4G"

@@ -1,0 +1,27 @@
+import pytest
+
+from harness import HarnessError
+from harness.config import DEFAULT_TESTS, Settings
+
+
+def test_empty_environment_values_mean_defaults(monkeypatch, tmp_path):
+    # make exports its variables even when they are unset, as empty strings
+    for var in ("VARIANT", "ACCEL", "TOOLCHAIN", "LINUX_TREE", "TESTS"):
+        monkeypatch.setenv(var, "")
+    monkeypatch.setenv("ARENA_CACHE", "")
+    s = Settings()
+    assert (s.variant, s.accel, s.toolchain, s.tests) == ("normal", "auto", "auto", DEFAULT_TESTS)
+    assert s.linux_tree == "" and s.cache.name == "arena-harness"
+
+
+def test_debug_variant_has_its_own_build_dir_and_fragment(monkeypatch, tmp_path):
+    monkeypatch.setenv("VARIANT", "debug")
+    s = Settings(cache=tmp_path)
+    assert s.build_dir == tmp_path / "build" / "debug"
+    assert [f.name for f in s.fragments] == ["vm.config", "debug.config"]
+
+
+def test_unknown_variant_is_refused(monkeypatch):
+    monkeypatch.setenv("VARIANT", "fast")
+    with pytest.raises(HarnessError, match="VARIANT=fast"):
+        Settings()
