@@ -143,5 +143,9 @@ def write_baseline(record, path=BASELINE, known_path=KNOWN_FAILURES):
             "failed": sorted(r["name"] for r in results if r["failed"])}
     Path(path).write_text(json.dumps(data, indent=1) + "\n")
     known = load_known_failures(known_path)
-    return [n for r in results if r["failed"] and not r["known"]
-            for n in (r["failed_subtests"] or [r["name"]])]
+    unexplained = []
+    for r in results:
+        res = TestResult(r["name"], r["failed"], failed_subtests=r["failed_subtests"])
+        if res.failed and not known_reason(res, known):
+            unexplained.extend(res.failed_subtests or [res.name])
+    return unexplained
