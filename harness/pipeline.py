@@ -30,6 +30,7 @@ class Run:
         self.record = {"run": self.dir.name, "variant": settings.variant, "timings": {},
                        "boots": []}
         self.tc = None
+        self.kvm = None  # decided by the first boot
 
     def log(self, name):
         return self.dir / "logs" / f"{name}.log"
@@ -60,7 +61,7 @@ class Run:
 
     def guest(self, name, script, timeout=GUEST_TIMEOUT, status=None, echo=False):
         """Boot once, run script; record the boot and return it."""
-        if "accel" not in self.record:
+        if self.kvm is None:
             kernel = self.s.build_dir / "arch/x86/boot/bzImage"
             self.kvm = vm.kvm_works(self.s, self.tc, kernel)
             self.record["accel"] = "kvm" if self.kvm else "tcg"
