@@ -9,6 +9,7 @@ one binary.  make is incremental, so a second run only rebuilds what changed.
 
 import os
 import re
+import shutil
 
 from harness import kconfig
 from harness.proc import run
@@ -56,7 +57,13 @@ def selftests(settings, toolchain, log, targets=("test_progs",)):
     are left out with a SKIP-BPF/SKIP-TEST line, which left_out() reads.
     """
     out = settings.selftests_dir
+    stamp = out / ".toolchain"
+    if out.exists() and (not stamp.exists() or stamp.read_text() != toolchain.identity()):
+        # The selftests Makefile does not rebuild objects when a feature
+        # check (LLVM disassembler, ...) changes with the toolchain: start over.
+        shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(toolchain.identity())
     argv = ["make", "-C", "tools/testing/selftests/bpf", f"-j{JOBS}",
             f"O={settings.build_dir}", f"OUTPUT={out}",
             f"VMLINUX_BTF={settings.build_dir / 'vmlinux'}",

@@ -111,6 +111,10 @@ class Toolchain:
     def stamp(self):
         return self.s.root / ".arena-harness-stamp"
 
+    def identity(self):
+        """Changes whenever the tools change: the root's package list, or 'host'."""
+        return "host" if self.mode == "host" else stamp_text()
+
     def describe(self):
         if self.mode == "host":
             return "host tools (clang >= 18, pahole >= 1.26, vng, qemu found on the host)"
