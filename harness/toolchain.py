@@ -44,8 +44,6 @@ HOST_TOOLS = {
     "mount": "mount",
     "debootstrap": "debootstrap",
 }
-# Host packages `make` installs before anything else (as root, from Debian).
-HOST_PACKAGES = {"git": "git", "debootstrap": "debootstrap", "unshare": "util-linux"}
 # What "adequate host tools" means for TOOLCHAIN=host.
 HOST_MINIMUM = {"clang": (18,), "pahole": (1, 26)}
 
@@ -54,14 +52,15 @@ def stamp_text():
     return "\n".join([SUITE, SOURCES, *PACKAGES]) + "\n"
 
 
-def missing_host_tools(which=shutil.which, tools=HOST_TOOLS):
-    """Return 'tool (package)' for each required host command not found."""
-    return [f"{t} (apt-get install {p})" for t, p in tools.items() if not which(t)]
+def missing_host_tools(which=None, tools=HOST_TOOLS):
+    """Return {tool: Debian package} for each required host command not found."""
+    which = which or shutil.which
+    return {t: p for t, p in tools.items() if not which(t)}
 
 
 def ensure_host_packages(python_has_pytest):
     """Install the host packages the harness and its tests need, if missing."""
-    need = sorted({p for t, p in HOST_PACKAGES.items() if not shutil.which(t)})
+    need = sorted(set(missing_host_tools().values()))
     if not python_has_pytest:
         need.append("python3-pytest")
     if not need:
@@ -131,7 +130,8 @@ class Toolchain:
                                "pahole >= 1.26, vng and qemu-system-x86 installed")
         missing = missing_host_tools()
         if missing:
-            raise HarnessError("missing host tools: " + ", ".join(missing))
+            raise HarnessError("missing host tools: " + ", ".join(
+                f"{t} (apt-get install {p})" for t, p in missing.items()))
         if self.stamp.exists() and self.stamp.read_text() == stamp_text():
             say(f"toolchain: {self.describe()}, up to date")
             return False

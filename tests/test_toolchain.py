@@ -8,8 +8,16 @@ from harness import HarnessError, toolchain
 def test_missing_tool_names_its_package():
     have = {"git", "mount", "chroot"}
     missing = toolchain.missing_host_tools(which=lambda t: t in have)
-    assert missing == ["unshare (apt-get install util-linux)",
-                       "debootstrap (apt-get install debootstrap)"]
+    assert missing == {"unshare": "util-linux", "debootstrap": "debootstrap"}
+
+
+def test_ensure_names_the_packages_of_missing_tools(tmp_path, monkeypatch):
+    from harness import HarnessError
+    from harness.config import Settings
+    monkeypatch.setattr(toolchain.shutil, "which", lambda t: None if t == "debootstrap" else "/x")
+    tc = toolchain.Toolchain(Settings(cache=tmp_path, toolchain="root"))
+    with pytest.raises(HarnessError, match=r"debootstrap \(apt-get install debootstrap\)"):
+        tc.ensure(tmp_path / "log")
 
 
 def test_host_adequacy_checks_versions():
