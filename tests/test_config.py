@@ -19,6 +19,7 @@ def test_debug_variant_has_its_own_build_dir_and_fragment(monkeypatch, tmp_path)
     s = Settings(cache=tmp_path)
     assert s.build_dir == tmp_path / "build" / "debug"
     assert [f.name for f in s.fragments] == ["vm.config", "debug.config"]
+    assert "verifier" not in s.tests.split(",")
 
 
 def test_unknown_variant_is_refused(monkeypatch):
