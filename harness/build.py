@@ -64,6 +64,7 @@ def selftests(settings, toolchain, log, targets=("test_progs",)):
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     stamp.write_text(toolchain.identity())
+    forget_other_kmods(settings)
     argv = ["make", "-C", "tools/testing/selftests/bpf", f"-j{JOBS}",
             f"O={settings.build_dir}", f"OUTPUT={out}",
             f"VMLINUX_BTF={settings.build_dir / 'vmlinux'}",
@@ -88,3 +89,20 @@ def object_counter(directory):
 def left_out(log_text):
     """prog_tests left out of test_progs by a permissive build (sorted names)."""
     return sorted(set(re.findall(r"^\s*SKIP-TEST\s+(\S+)\.test\.o\s*$", log_text, re.M)))
+
+
+def forget_other_kmods(settings):
+    """Drop bpf_testmod & co. built against another build directory.
+
+    The selftests Makefile builds the test modules inside the source tree
+    (test_kmods/), shared by all variants, and rebuilds them only when that
+    build's vmlinux is newer; a module built for the debug kernel would be
+    loaded into the normal one.  Remember which build they were made for.
+    """
+    kmods = settings.tree / "tools/testing/selftests/bpf/test_kmods"
+    owner = settings.cache / "test_kmods-built-for"  # outside the tree: keeps it clean
+    if owner.exists() and owner.read_text() == str(settings.build_dir):
+        return
+    for ko in kmods.glob("*.ko"):
+        ko.unlink()
+    owner.write_text(str(settings.build_dir))
