@@ -31,9 +31,7 @@ def parse(text):
 
 def merge(base_text, fragments):
     """Apply fragments (texts, in order) to a .config text; return the new text."""
-    wanted = {}
-    for frag in fragments:
-        wanted.update(parse(frag))
+    wanted = requested(fragments)
     out, seen = [], set()
     for raw in base_text.splitlines():
         line = raw.strip()
