@@ -50,6 +50,19 @@ def cmd_demo(args, s):
     return 1 if boot.splats or boot.rc else 0
 
 
+def cmd_run(args, s):
+    """Build, boot, and run one shell command in the selftests directory."""
+    r = Run(s)
+    try:
+        r.prepare()
+        boot = r.guest("run", " ".join(args.command), echo=True)
+    except HarnessError as e:
+        r.finish(e)
+        raise
+    r.finish()
+    return 1 if boot.splats or boot.rc else 0
+
+
 def cmd_export(args, s):
     base = s.linux_base or source.BASE_TAG
     source.export(s.tree, base, s.runs_dir.parent / "export.log")
@@ -97,6 +110,8 @@ def main(argv=None):
     sub.add_parser("build", help="toolchain, kernel tree, series, kernel and test_progs")
     sub.add_parser("selftests", help="build, boot and run the selected selftests")
     sub.add_parser("demo", help="build, boot and show the feature")
+    rn = sub.add_parser("run", help="build, boot and run one command in the selftests dir")
+    rn.add_argument("command", nargs="+")
     sub.add_parser("apply", help="(re)apply patches/ to the kernel tree")
     sub.add_parser("export", help="regenerate patches/ from the kernel tree's commits")
     sub.add_parser("deps", help="install the host packages the harness needs")

@@ -9,6 +9,7 @@
   ACCEL         auto | kvm | tcg (auto probes KVM with a short boot)
   TOOLCHAIN     auto | root | host (host: use the host's own tools)
   TESTS         test_progs -t filter for `make test`
+  ALWAYS_TESTS  -t filter for the BPF_F_ARENA_MAP_ALWAYS pass ("none": no pass)
 """
 
 import os
@@ -31,6 +32,11 @@ DEFAULT_TESTS = (
 # slowly that the 1M-instruction verifier tests outlive test_progs' 120 s
 # watchdog; its default selection is the arena-related tests only.
 DEBUG_TESTS = "arena,stream,struct_ops_arena"
+# The same boot runs upstream's arena tests a second time with every arena
+# created with BPF_F_ARENA_MAP_ALWAYS (test_progs' BPF_TEST_ARENA_MAP_FLAGS),
+# reported as "always:<test>".  arena_map_always sets its own flags.
+ALWAYS_TESTS = "arena,verifier_arena,stream,struct_ops_arena,test_struct_ops_arena,libarena"
+ALWAYS_SKIP = "arena_map_always"
 
 
 def read_base():
@@ -54,6 +60,8 @@ class Settings:
     linux_tree: str = field(default_factory=lambda: os.environ.get("LINUX_TREE") or "")
     linux_base: str = field(default_factory=lambda: os.environ.get("LINUX_BASE") or "")
     tests: str = field(default_factory=lambda: os.environ.get("TESTS") or "")
+    # "none" turns the MAP_ALWAYS pass off
+    always_tests: str = field(default_factory=lambda: os.environ.get("ALWAYS_TESTS") or "")
     build_name: str = ""  # build directory name; defaults to the variant
     cpus: int = 2
     memory: str = "4G"
@@ -62,6 +70,10 @@ class Settings:
         self.cache = Path(self.cache).resolve()
         if not self.tests:
             self.tests = DEBUG_TESTS if self.variant == "debug" else DEFAULT_TESTS
+        if not self.always_tests:
+            self.always_tests = ALWAYS_TESTS
+        if self.always_tests == "none":
+            self.always_tests = ""
         if self.variant not in ("normal", "debug"):
             from harness import HarnessError
             raise HarnessError(f"VARIANT={self.variant}: use 'normal' or 'debug'")

@@ -74,13 +74,23 @@ class Run:
     def selftests(self):
         """Run the selected test_progs tests in one boot and classify them."""
         out = self.dir / "selftests"
-        b = self.guest("selftests", selftests.guest_script(self.s.selftests_dir, self.s.tests),
+        passes = selftests.passes(self.s)
+        b = self.guest("selftests", selftests.guest_script(self.s.selftests_dir, passes),
                        status=selftests.progress(out / "test_progs.log"))
-        listing, summary_file = out / "tests.txt", out / "test_progs.json"
-        if not summary_file.exists() or not listing.exists():
-            raise HarnessError(f"test_progs wrote no test list or JSON summary; see "
-                               f"{out}/test_progs.log and {b.console}")
-        totals, results = selftests.parse_summary(listing.read_text(), summary_file.read_text())
+        totals, results, ran = {}, [], []
+        for p in passes:
+            listing, summary_file = p.files(out)
+            if p.prefix and not listing.exists():
+                continue  # a test_progs without this pass's switch
+            if not summary_file.exists() or not listing.exists():
+                raise HarnessError(f"test_progs wrote no test list or JSON summary; see "
+                                   f"{out}/test_progs{p.suffix}.log and {b.console}")
+            t, r = selftests.parse_summary(listing.read_text(), summary_file.read_text())
+            for k, v in t.items():
+                totals[k] = totals.get(k, 0) + v
+            results += selftests.prefixed(r, p.prefix)
+            ran.append(p.prefix or "main")
+        self.record["passes"] = ran
         known = selftests.load_known_failures()
         passed, known_failed, new_failed = selftests.classify(results, known)
         self.record.update(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import HarnessError
-from harness.config import PROJECT
+from harness.config import ALWAYS_SKIP, PROJECT
 
 KNOWN_FAILURES = PROJECT / "tests" / "known-failures.txt"
 BASELINE = PROJECT / "tests" / "baseline.json"
@@ -32,18 +32,66 @@ class TestResult:
     failed_subtests: list = field(default_factory=list)
 
 
-def guest_script(selftests_dir, tests):
-    """Shell commands that run test_progs in the guest, writing into $OUT."""
-    return f"""
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
-mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
-ulimit -l unlimited
-cd {selftests_dir}
-./test_progs -l -t '{tests}' > $OUT/tests.txt || exit
-./test_progs -j -t '{tests}' -J $OUT/test_progs.json > $OUT/test_progs.log 2>&1
-echo "test_progs exit $?"
-"""
+@dataclass
+class Pass:
+    """One test_progs run in the guest; its results are named prefix + test."""
+    prefix: str
+    tests: str
+    skip: str = ""
+    env: str = ""
+
+    @property
+    def suffix(self):
+        return "-" + self.prefix.rstrip(":") if self.prefix else ""
+
+    def files(self, out):
+        """The listing and JSON summary this pass leaves in out."""
+        return (Path(out) / f"tests{self.suffix}.txt",
+                Path(out) / f"test_progs{self.suffix}.json")
+
+
+# BPF_F_ARENA_MAP_ALWAYS, for test_progs' BPF_TEST_ARENA_MAP_FLAGS
+ARENA_MAP_ALWAYS = 1 << 20
+
+
+def passes(settings):
+    """The main selection, then (if set) the arena tests in MAP_ALWAYS mode."""
+    found = [Pass("", settings.tests)]
+    if settings.always_tests:
+        found.append(Pass("always:", settings.always_tests, ALWAYS_SKIP,
+                          f"BPF_TEST_ARENA_MAP_FLAGS={ARENA_MAP_ALWAYS:#x}"))
+    return found
+
+
+def guest_script(selftests_dir, all_passes):
+    """Shell commands that run test_progs in the guest, writing into $OUT.
+
+    A pass with an environment switch runs only if test_progs knows the
+    switch (it is added by the series), so the unpatched base skips it.
+    """
+    lines = ["mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf",
+             "mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing",
+             "mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug",
+             "ulimit -l unlimited",
+             f"cd {selftests_dir}"]
+    for p in all_passes:
+        skip = f" -b '{p.skip}'" if p.skip else ""
+        run = (f"{p.env} ./test_progs -l -t '{p.tests}'{skip} > $OUT/tests{p.suffix}.txt || exit\n"
+               f"{p.env} ./test_progs -j -t '{p.tests}'{skip} -J $OUT/test_progs{p.suffix}.json "
+               f"> $OUT/test_progs{p.suffix}.log 2>&1\n"
+               f'echo "test_progs{p.suffix} exit $?"')
+        if p.env:
+            switch = p.env.split("=")[0]
+            run = (f"if grep -q {switch} ./test_progs; then\n{run}\n"
+                   f'else echo "test_progs has no {switch}: {p.prefix} pass skipped"; fi')
+        lines.append(run)
+    return "\n".join(lines) + "\n"
+
+
+def prefixed(results, prefix):
+    """Results of a pass, named with its prefix."""
+    return [TestResult(prefix + r.name, r.failed, r.message,
+                       [prefix + s for s in r.failed_subtests]) for r in results]
 
 
 def progress(log_path):

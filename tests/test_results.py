@@ -90,3 +90,21 @@ def test_baseline_lists_unexplained_base_failures(tmp_path):
     assert json.loads(out.read_text())["results"] == ["a", "b"]
     known.write_text("b/*  # reason\n")
     assert selftests.write_baseline(record, out, known) == []
+
+
+def test_always_pass_is_guarded_and_prefixed():
+    """The MAP_ALWAYS pass runs only with a test_progs that has the switch,
+    and its results are named always:<test>."""
+    from harness.config import Settings
+    s = Settings(tests="arena", always_tests="arena")
+    passes = selftests.passes(s)
+    script = selftests.guest_script("/st", passes)
+    assert [p.prefix for p in passes] == ["", "always:"]
+    assert "if grep -q BPF_TEST_ARENA_MAP_FLAGS ./test_progs; then" in script
+    assert "BPF_TEST_ARENA_MAP_FLAGS=0x100000 ./test_progs -j -t 'arena' -b 'arena_map_always'" \
+        in script
+    assert "-J $OUT/test_progs-always.json" in script
+    assert script.index("-J $OUT/test_progs.json") < script.index("if grep")
+    r = selftests.prefixed([selftests.TestResult("a", True, "m", ["a/x"])], "always:")
+    assert (r[0].name, r[0].failed_subtests) == ("always:a", ["always:a/x"])
+    assert [p.prefix for p in selftests.passes(Settings(always_tests="none"))] == [""]

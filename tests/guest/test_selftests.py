@@ -1,8 +1,10 @@
 """The selected test_progs tests, one pytest result each, from one guest boot.
 
 A test listed in tests/known-failures.txt (it fails on the unpatched 7.3.4
-base too, for the reason given there) is an expected failure; any other
-failure fails the suite, and so does a kernel report in the guest.
+base too, or asserts what BPF_F_ARENA_MAP_ALWAYS changes by design, for the
+reason given there) is an expected failure; any other failure fails the
+suite, and so does a kernel report in the guest.  Results of the MAP_ALWAYS
+pass are named always:<test>.
 """
 
 import pytest
@@ -69,5 +71,5 @@ def test_selftest(selftest):
     if selftest.failed:
         reason = selftests.known_reason(selftest, known)
         if reason:
-            pytest.xfail(f"known failure on 7.3.4: {reason}")
+            pytest.xfail(f"known failure: {reason}")
         pytest.fail(f"{selftest.name} failed:\n{selftest.message[-4000:]}", pytrace=False)
