@@ -1,7 +1,7 @@
 # Front door.  `make demo` builds, boots and shows the feature; `make test`
 # runs the test suite (pytest).  Both set up a fresh machine on their own.
 #
-#   make demo | test | fast | build | apply | export | bench | baseline
+#   make demo | test | fast | build | apply | export | bench | bench-build | baseline
 #   make test VARIANT=debug      KASAN/lockdep/kmemleak kernel, own build dir
 #   make test TESTS=arena        another test_progs -t filter
 #   make compare A=out/runs/X B=out/runs/Y
@@ -13,7 +13,7 @@ PYTEST = $(PYTHON) -m pytest -ra -p no:cacheprovider
 
 export VARIANT ACCEL TOOLCHAIN LINUX_TREE LINUX_BASE TESTS ARENA_CACHE V
 
-.PHONY: demo test fast build apply export bench baseline compare deps
+.PHONY: demo test fast build apply export bench bench-build baseline compare deps
 
 demo: deps
 	$(HARNESS) demo
@@ -34,7 +34,10 @@ export:
 	$(HARNESS) export
 
 bench: deps
-	$(HARNESS) bench $(if $(FRESH),--fresh)
+	$(HARNESS) bench
+
+bench-build: deps
+	$(HARNESS) bench-build $(if $(FRESH),--fresh)
 
 baseline:
 	$(HARNESS) baseline $(or $(RUN),out/latest)

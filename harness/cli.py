@@ -101,6 +101,11 @@ def cmd_compare(args, s):
 
 
 def cmd_bench(args, s):
+    """The in-guest arena benchmark (ratios from one boot)."""
+    bench.guest_bench(s)
+
+
+def cmd_bench_build(args, s):
     bench.build_bench(s, fresh=args.fresh)
 
 
@@ -115,7 +120,8 @@ def main(argv=None):
     sub.add_parser("apply", help="(re)apply patches/ to the kernel tree")
     sub.add_parser("export", help="regenerate patches/ from the kernel tree's commits")
     sub.add_parser("deps", help="install the host packages the harness needs")
-    bn = sub.add_parser("bench", help="build-time benchmark: verifier.c rebuild [, fresh builds]")
+    sub.add_parser("bench", help="in-guest arena benchmark: MAP_ALWAYS / default ratios")
+    bn = sub.add_parser("bench-build", help="build-time benchmark: verifier.c rebuild [, fresh builds]")
     bn.add_argument("--fresh", action="store_true", help="also a fresh kernel and test_progs build")
     b = sub.add_parser("baseline", help="record a run on the unpatched base as the baseline")
     b.add_argument("run", nargs="?", default="out/latest")
@@ -125,7 +131,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     try:
         s = Settings()
-        return globals()[f"cmd_{args.cmd}"](args, s) or 0
+        return globals()[f"cmd_{args.cmd.replace('-', '_')}"](args, s) or 0
     except HarnessError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -38,8 +38,8 @@ class Run:
     def step(self, name):
         return Timer(self.record["timings"], name)
 
-    def prepare(self):
-        """Toolchain, tree, series, kernel and test_progs."""
+    def prepare(self, selftests_targets=("test_progs",)):
+        """Toolchain, tree, series, kernel and test_progs (or other targets)."""
         s = self.s
         check_disk(s.cache, (s.build_dir / "vmlinux").exists())
         self.tc = Toolchain(s)
@@ -55,7 +55,8 @@ class Run:
         with self.step("kernel build"):
             build.kernel(s, self.tc, self.log("kernel-build"))
         with self.step("test_progs build"):
-            res = build.selftests(s, self.tc, self.log("test_progs-build"))
+            res = build.selftests(s, self.tc, self.log("test_progs-build"),
+                                  targets=selftests_targets)
         self.record["left_out_of_test_progs"] = build.left_out(
             open(res.log, errors="replace").read())
 
