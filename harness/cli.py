@@ -9,7 +9,19 @@ from harness.pipeline import Run
 from harness.proc import say
 from harness.toolchain import Toolchain
 
-DEMO_TESTS = "arena,stream,struct_ops_arena"
+# What `make demo` shows in the guest, each step announced
+DEMO_SCRIPT = """cd {dir}
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+echo '== BPF_F_ARENA_MAP_ALWAYS: the tests (kfunc access without fault, watermark, flags)'
+./test_progs -t arena_map_always -b arena_map_always_stress | grep -E '^#|Summary'
+echo '== TLB stress, 20 s: one CPU allocates/frees, the other writes via BPF and a kfunc'
+ARENA_STRESS_SECONDS=20 ./test_progs -v -t arena_map_always_stress | grep -E 'CPUs:|stress:(OK|FAIL)'
+echo '== upstream arena tests with every arena in MAP_ALWAYS mode'
+BPF_TEST_ARENA_MAP_FLAGS=0x100000 ./test_progs -t arena_htab,arena_list,arena_atomics,arena_strsearch | grep -E '^#[0-9]+ |Summary'
+echo '== first kernel touch of an unallocated page: default (fault + report) vs MAP_ALWAYS'
+./bench -w1 -d3 -a -p1 arena-first-touch | grep Summary
+./bench -w1 -d3 -a -p1 arena-first-touch --always | grep Summary
+"""
 
 
 def cmd_build(args, s):
@@ -36,19 +48,16 @@ def cmd_selftests(args, s):
 
 
 def cmd_demo(args, s):
-    """Build, boot, and show the arena selftests running, then a summary."""
+    """Build, boot, and show BPF_F_ARENA_MAP_ALWAYS at work."""
     r = Run(s)
     try:
-        r.prepare()
-        script = (f"cd {s.selftests_dir} && mount -t bpf bpf /sys/fs/bpf 2>/dev/null; "
-                  f"./test_progs -t '{DEMO_TESTS}' -J $OUT/test_progs.json")
-        boot = r.guest("demo", script, echo=True)
+        r.prepare(selftests_targets=("test_progs", "bench"))
+        boot = r.guest("demo", DEMO_SCRIPT.format(dir=s.selftests_dir), echo=True)
     except HarnessError as e:
         r.finish(e)
         raise
     r.finish()
     return 1 if boot.splats or boot.rc else 0
-
 
 def cmd_run(args, s):
     """Build, boot, and run one shell command in the selftests directory."""

@@ -32,6 +32,9 @@ DEFAULT_TESTS = (
 # slowly that the 1M-instruction verifier tests outlive test_progs' 120 s
 # watchdog; its default selection is the arena-related tests only.
 DEBUG_TESTS = "arena,stream,struct_ops_arena"
+# test_progs kills a test after 120 s; the debug kernel under TCG needs more
+# (arena_htab_asm alone outlived 120 s there).
+DEBUG_WATCHDOG = 900
 # The same boot runs upstream's arena tests a second time with every arena
 # created with BPF_F_ARENA_MAP_ALWAYS (test_progs' BPF_TEST_ARENA_MAP_FLAGS),
 # reported as "always:<test>".  arena_map_always sets its own flags.
@@ -63,6 +66,8 @@ class Settings:
     # "none" turns the MAP_ALWAYS pass off
     always_tests: str = field(default_factory=lambda: os.environ.get("ALWAYS_TESTS") or "")
     build_name: str = ""  # build directory name; defaults to the variant
+    # test_progs -w (seconds a test may run); 0: test_progs' default
+    watchdog: int = 0
     cpus: int = 2
     memory: str = "4G"
 
@@ -70,6 +75,8 @@ class Settings:
         self.cache = Path(self.cache).resolve()
         if not self.tests:
             self.tests = DEBUG_TESTS if self.variant == "debug" else DEFAULT_TESTS
+        if not self.watchdog and self.variant == "debug":
+            self.watchdog = DEBUG_WATCHDOG
         if not self.always_tests:
             self.always_tests = ALWAYS_TESTS
         if self.always_tests == "none":

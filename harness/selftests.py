@@ -39,6 +39,7 @@ class Pass:
     tests: str
     skip: str = ""
     env: str = ""
+    watchdog: int = 0   # test_progs -w; 0 keeps its default (120 s)
 
     @property
     def suffix(self):
@@ -56,10 +57,11 @@ ARENA_MAP_ALWAYS = 1 << 20
 
 def passes(settings):
     """The main selection, then (if set) the arena tests in MAP_ALWAYS mode."""
-    found = [Pass("", settings.tests)]
+    w = settings.watchdog
+    found = [Pass("", settings.tests, watchdog=w)]
     if settings.always_tests:
         found.append(Pass("always:", settings.always_tests, ALWAYS_SKIP,
-                          f"BPF_TEST_ARENA_MAP_FLAGS={ARENA_MAP_ALWAYS:#x}"))
+                          f"BPF_TEST_ARENA_MAP_FLAGS={ARENA_MAP_ALWAYS:#x}", w))
     return found
 
 
@@ -76,8 +78,9 @@ def guest_script(selftests_dir, all_passes):
              f"cd {selftests_dir}"]
     for p in all_passes:
         skip = f" -b '{p.skip}'" if p.skip else ""
+        wd = f" -w {p.watchdog}" if p.watchdog else ""
         run = (f"{p.env} ./test_progs -l -t '{p.tests}'{skip} > $OUT/tests{p.suffix}.txt || exit\n"
-               f"{p.env} ./test_progs -j -t '{p.tests}'{skip} -J $OUT/test_progs{p.suffix}.json "
+               f"{p.env} ./test_progs -j{wd} -t '{p.tests}'{skip} -J $OUT/test_progs{p.suffix}.json "
                f"> $OUT/test_progs{p.suffix}.log 2>&1\n"
                f'echo "test_progs{p.suffix} exit $?"')
         if p.env:

@@ -108,3 +108,10 @@ def test_always_pass_is_guarded_and_prefixed():
     r = selftests.prefixed([selftests.TestResult("a", True, "m", ["a/x"])], "always:")
     assert (r[0].name, r[0].failed_subtests) == ("always:a", ["always:a/x"])
     assert [p.prefix for p in selftests.passes(Settings(always_tests="none"))] == [""]
+
+
+def test_debug_variant_gets_a_longer_watchdog():
+    from harness.config import DEBUG_WATCHDOG, Settings
+    script = selftests.guest_script("/st", selftests.passes(Settings(variant="debug")))
+    assert f"./test_progs -j -w {DEBUG_WATCHDOG} -t" in script
+    assert " -w " not in selftests.guest_script("/st", selftests.passes(Settings()))
