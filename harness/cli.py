@@ -47,29 +47,28 @@ def cmd_selftests(args, s):
     return 1 if bad else 0
 
 
-def cmd_demo(args, s):
-    """Build, boot, and show BPF_F_ARENA_MAP_ALWAYS at work."""
+def boot_script(s, name, script, targets=("test_progs",)):
+    """Build, boot once, run script with its output on the terminal."""
     r = Run(s)
     try:
-        r.prepare(selftests_targets=("test_progs", "bench"))
-        boot = r.guest("demo", DEMO_SCRIPT.format(dir=s.selftests_dir), echo=True)
+        r.prepare(selftests_targets=targets)
+        boot = r.guest(name, script, echo=True)
     except HarnessError as e:
         r.finish(e)
         raise
     r.finish()
     return 1 if boot.splats or boot.rc else 0
 
+
+def cmd_demo(args, s):
+    """Build, boot, and show BPF_F_ARENA_MAP_ALWAYS at work."""
+    return boot_script(s, "demo", DEMO_SCRIPT.format(dir=s.selftests_dir),
+                       targets=("test_progs", "bench"))
+
+
 def cmd_run(args, s):
     """Build, boot, and run one shell command in the selftests directory."""
-    r = Run(s)
-    try:
-        r.prepare()
-        boot = r.guest("run", " ".join(args.command), echo=True)
-    except HarnessError as e:
-        r.finish(e)
-        raise
-    r.finish()
-    return 1 if boot.splats or boot.rc else 0
+    return boot_script(s, "run", " ".join(args.command))
 
 
 def cmd_export(args, s):
