@@ -88,7 +88,18 @@ def guest_script(selftests_dir, all_passes):
             run = (f"if grep -q {switch} ./test_progs; then\n{run}\n"
                    f'else echo "test_progs has no {switch}: {p.prefix} pass skipped"; fi')
         lines.append(run)
+    lines.append(KMEMLEAK_SCAN)
     return "\n".join(lines) + "\n"
+
+
+# With kmemleak (the debug variant): scan twice after the tests, so a leak
+# they caused is reported ("kmemleak: N new suspected memory leaks" in dmesg
+# fails the run like any kernel report) and listed in $OUT/kmemleak.txt.
+KMEMLEAK_SCAN = """if [ -w /sys/kernel/debug/kmemleak ]; then
+echo scan > /sys/kernel/debug/kmemleak; echo scan > /sys/kernel/debug/kmemleak
+cat /sys/kernel/debug/kmemleak > $OUT/kmemleak.txt
+echo "kmemleak: $(grep -c '^unreferenced object' $OUT/kmemleak.txt) unreferenced objects"
+fi"""
 
 
 def prefixed(results, prefix):

@@ -114,4 +114,11 @@ def test_debug_variant_gets_a_longer_watchdog():
     from harness.config import DEBUG_WATCHDOG, Settings
     script = selftests.guest_script("/st", selftests.passes(Settings(variant="debug")))
     assert f"./test_progs -j -w {DEBUG_WATCHDOG} -t" in script
-    assert " -w " not in selftests.guest_script("/st", selftests.passes(Settings()))
+    assert "./test_progs -j -w" not in selftests.guest_script("/st", selftests.passes(Settings()))
+
+
+def test_guest_script_ends_with_a_kmemleak_scan():
+    from harness.config import Settings
+    script = selftests.guest_script("/st", selftests.passes(Settings()))
+    assert script.rstrip().endswith(selftests.KMEMLEAK_SCAN)
+    assert "if [ -w /sys/kernel/debug/kmemleak ]" in script
