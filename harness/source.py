@@ -182,6 +182,16 @@ def cover_text(patch_text):
     return f"{subject}\n\n{body.strip()}\n"
 
 
+def pin_cover_date(tree, patch_dir):
+    """Date the cover letter like the last commit, not now, so that an
+    export of an unchanged series leaves patches/ unchanged."""
+    cover = cover_letter(patch_dir)
+    if cover:
+        date = git(tree, "log", "-1", "--format=%aD", "HEAD").strip()
+        text = cover.read_text()
+        cover.write_text(re.sub(r"^Date: .*$", f"Date: {date}", text, count=1, flags=re.M))
+
+
 def export(tree, base_ref, log, patch_dir=PATCH_DIR):
     """Regenerate patches/ from the commits base_ref..HEAD."""
     if dirty(tree):
@@ -197,6 +207,7 @@ def export(tree, base_ref, log, patch_dir=PATCH_DIR):
         if count > 1 or git(tree, "config", f"branch.{BRANCH}.description", check=False):
             args[1:1] = ["--cover-letter", "--cover-from-description=subject"]
         git(tree, *args)
+        pin_cover_date(tree, patch_dir)
     head = git(tree, "rev-parse", "HEAD").strip()
     state = state_file(tree)
     state.write_text(f"{series_digest(patch_dir)} {head}\n")

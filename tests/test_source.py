@@ -31,7 +31,7 @@ def tree(tmp_path, monkeypatch):
 def commit(tree, path, old, new, subject):
     p = tree / path
     p.write_text(p.read_text().replace(old, new))
-    git(tree, "commit", "-q", "-am", f"{subject}\n\nWhy: {subject}.")
+    git(tree, "commit", "-q", "--date=2020-01-02T03:04:05+0000", "-am", f"{subject}\n\nWhy: {subject}.")
 
 
 def test_round_trip(tree, tmp_path):
@@ -47,6 +47,9 @@ def test_round_trip(tree, tmp_path):
     names = sorted(p.name for p in patches.glob("*.patch"))
     assert names == ["0000-cover-letter.patch", "0001-bpf-first.patch", "0002-bpf-second.patch"]
     assert "base-commit:" in (patches / "0000-cover-letter.patch").read_text()
+    # the cover letter is dated like the last commit, so re-exports match
+    head_date = git(tree, "log", "-1", "--format=%aD", "HEAD").strip()
+    assert f"\nDate: {head_date}\n" in (patches / "0000-cover-letter.patch").read_text()
     cover = source.cover_text((patches / "0000-cover-letter.patch").read_text())
     assert cover.startswith("bpf: a series\n\nThe cover letter body.")
 
