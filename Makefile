@@ -11,7 +11,7 @@ PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyth
 HARNESS = $(PYTHON) -m harness
 PYTEST = $(PYTHON) -m pytest -ra -p no:cacheprovider
 
-export VARIANT ACCEL TOOLCHAIN LINUX_TREE LINUX_BASE TESTS ARENA_CACHE V
+export VARIANT ACCEL TOOLCHAIN LINUX_TREE LINUX_BASE TESTS ALWAYS_TESTS ARENA_CACHE V
 
 .PHONY: demo test fast build apply export bench bench-build baseline compare deps
 

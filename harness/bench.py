@@ -87,8 +87,7 @@ def report(found):
 
 
 def guest_bench(settings):
-    r = Run(settings)
-    try:
+    with Run(settings) as r:
         r.prepare(selftests_targets=("test_progs", "bench"))
         boot = r.guest("bench", guest_script(settings.selftests_dir))
         if boot.splats or boot.rc:
@@ -99,10 +98,6 @@ def guest_bench(settings):
         (r.dir / "bench.txt").write_text(text)
         r.record["guest_bench"] = {f"{n} ({m})": v for (n, m), v in found.items()}
         say("\n" + text)
-    except HarnessError as e:
-        r.finish(e)
-        raise
-    r.finish()
     return r.record
 
 
@@ -114,11 +109,10 @@ def measure(record, name, fn):
 
 
 def build_bench(settings, fresh=False):
-    r = Run(settings)
-    r.prepare()  # the normal build must be complete before the rebuild measure
-    tc = r.tc
-    b = r.record.setdefault("bench", {})
-    try:
+    with Run(settings) as r:
+        r.prepare()  # the normal build must be complete before the rebuild measure
+        tc = r.tc
+        b = r.record.setdefault("bench", {})
         (settings.tree / "kernel/bpf/verifier.c").touch()
         measure(b, "rebuild after touching verifier.c",
                 lambda: build.kernel(settings, tc, r.log("bench-rebuild")))
@@ -132,6 +126,4 @@ def build_bench(settings, fresh=False):
             measure(b, "fresh test_progs build",
                     lambda: build.selftests(other, tc, r.log("bench-test_progs")))
             shutil.rmtree(other.build_dir, ignore_errors=True)
-    finally:
-        r.finish()
     return r.record

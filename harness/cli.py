@@ -17,7 +17,7 @@ echo '== BPF_F_ARENA_MAP_ALWAYS: the tests (kfunc access without fault, watermar
 echo '== TLB stress, 20 s: one CPU allocates/frees, the other writes via BPF and a kfunc'
 ARENA_STRESS_SECONDS=20 ./test_progs -v -t arena_map_always_stress | grep -E 'CPUs:|stress:(OK|FAIL)'
 echo '== upstream arena tests with every arena in MAP_ALWAYS mode'
-BPF_TEST_ARENA_MAP_FLAGS=0x100000 ./test_progs -t arena_htab,arena_list,arena_atomics,arena_strsearch | grep -E '^#[0-9]+ |Summary'
+BPF_TEST_ARENA_MAP_FLAGS={always:#x} ./test_progs -t arena_htab,arena_list,arena_atomics,arena_strsearch | grep -E '^#[0-9]+ |Summary'
 echo '== first kernel touch of an unallocated page: default (fault + report) vs MAP_ALWAYS'
 ./bench -w1 -d3 -a -p1 arena-first-touch | grep Summary
 ./bench -w1 -d3 -a -p1 arena-first-touch --always | grep Summary
@@ -25,44 +25,29 @@ echo '== first kernel touch of an unallocated page: default (fault + report) vs 
 
 
 def cmd_build(args, s):
-    r = Run(s)
-    try:
+    with Run(s) as r:
         r.prepare()
-    except HarnessError as e:
-        r.finish(e)
-        raise
-    r.finish()
 
 
 def cmd_selftests(args, s):
-    r = Run(s)
-    try:
+    with Run(s) as r:
         r.prepare()
         boot, _ = r.selftests()
-    except HarnessError as e:
-        r.finish(e)
-        raise
-    r.finish()
     bad = r.record["new_failures"] or boot.splats or boot.result.timed_out
     return 1 if bad else 0
 
 
 def boot_script(s, name, script, targets=("test_progs",)):
     """Build, boot once, run script with its output on the terminal."""
-    r = Run(s)
-    try:
+    with Run(s) as r:
         r.prepare(selftests_targets=targets)
         boot = r.guest(name, script, echo=True)
-    except HarnessError as e:
-        r.finish(e)
-        raise
-    r.finish()
     return 1 if boot.splats or boot.rc else 0
 
 
 def cmd_demo(args, s):
     """Build, boot, and show BPF_F_ARENA_MAP_ALWAYS at work."""
-    return boot_script(s, "demo", DEMO_SCRIPT.format(dir=s.selftests_dir),
+    return boot_script(s, "demo", DEMO_SCRIPT.format(dir=s.selftests_dir, always=selftests.ARENA_MAP_ALWAYS),
                        targets=("test_progs", "bench"))
 
 

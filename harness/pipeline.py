@@ -103,6 +103,14 @@ class Run:
             new_failures=[r.name for r in new_failed])
         return b, results
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        """Write the run record, with the harness error that ended it."""
+        self.finish(error if isinstance(error, HarnessError) else None)
+        return False
+
     def finish(self, error=None):
         if error:
             self.record["error"] = str(error)
