@@ -3,8 +3,9 @@ are ratios taken in one boot, since TCG makes absolute guest times
 meaningless.
 
 guest_bench runs the selftests' `bench` tool in one boot, each arena
-benchmark in the default mode and with BPF_F_ARENA_MAP_ALWAYS, and prints
-the ratios the series claims (see RATIOS).
+benchmark in the default mode and with BPF_F_ARENA_MAP_ALWAYS, and the
+arena kfunc argument benchmark, ROUNDS times over, and prints the median
+of each ratio the series claims (see RATIOS) with its range.
 
 build_bench measures, on this machine:
   - the rebuild after touching kernel/bpf/verifier.c (the normal build dir),
@@ -14,6 +15,7 @@ build_bench measures, on this machine:
 
 import dataclasses
 import re
+import statistics
 import shutil
 import time
 
@@ -21,9 +23,13 @@ from harness import HarnessError, build
 from harness.pipeline import Run
 from harness.proc import fmt_secs, say
 
-# (benchmark, mode) pairs run in the guest; mode "always" adds --always
+# (benchmark, mode) pairs run in the guest; mode "always" adds --always,
+# an arena-memargs mode names the program to run (--memargs-prog)
+# (":abort" loads it with BPF_F_ARENA_ARG_ABORT)
+MEMARGS_PROGS = ("arena_64", "stack_64", "arena_4k", "arena_4k_var", "map_4k", "copyout_4k",
+                 "arena_64:abort", "arena_4k:abort", "one_good:abort", "one_bad:abort")
 RUNS = [(b, m) for b in ("arena-create", "arena-alloc-free", "arena-first-touch")
-        for m in ("default", "always")]
+        for m in ("default", "always")] + [("arena-memargs", p) for p in MEMARGS_PROGS]
 # name, numerator, denominator, target: ratios of per-op latencies
 RATIOS = [
     ("arena create+destroy, MAP_ALWAYS / default",
@@ -32,57 +38,101 @@ RATIOS = [
      ("arena-alloc-free", "always"), ("arena-alloc-free", "default"), "<= 1.25x"),
     ("first kernel touch of an unallocated page, default / MAP_ALWAYS",
      ("arena-first-touch", "default"), ("arena-first-touch", "always"), ">= 20x"),
+    ("checked arena-arg call / stack buffer, 64 B",
+     ("arena-memargs", "arena_64"), ("arena-memargs", "stack_64"), "<= 1.05x"),
+    ("checked arena-arg call / map-value buffer, 4 KiB",
+     ("arena-memargs", "arena_4k"), ("arena-memargs", "map_4k"), "<= 1.05x"),
+    ("  same, variable size",
+     ("arena-memargs", "arena_4k_var"), ("arena-memargs", "map_4k"), "<= 1.05x"),
+    ("copy-out then call / checked arena-arg call, 4 KiB",
+     ("arena-memargs", "copyout_4k"), ("arena-memargs", "arena_4k"), ">= 2x"),
+    ("in-range call, abort / redirect mode, 64 B",
+     ("arena-memargs", "arena_64:abort"), ("arena-memargs", "arena_64"), "<= 1.02x"),
+    ("in-range call, abort / redirect mode, 4 KiB",
+     ("arena-memargs", "arena_4k:abort"), ("arena-memargs", "arena_4k"), "<= 1.02x"),
+    ("a run with one abort / a run with one in-range call",
+     ("arena-memargs", "one_bad:abort"), ("arena-memargs", "one_good:abort"), "reported"),
 ]
+INSNS = re.compile(r"^check insns per site: constant size (-?\d+), variable size (-?\d+)", re.M)
 SUMMARY = re.compile(r"^Summary: throughput\s+([\d.]+).*latency\s+([\d.]+) ns/op", re.M)
 MEMORY = re.compile(r"^memory per arena: ([-\d.]+) KiB", re.M)
-BENCH_ARGS = "-w1 -d5 -a -p1"
+BENCH_ARGS = "-w1 -d3 -a -p1"
+# every benchmark runs once per round; ratios are medians over rounds
+ROUNDS = 3
 
 
-def guest_script(selftests_dir):
-    """Run every benchmark once, its output between markers, into $OUT."""
+def _file(name, mode, rnd):
+    return f"bench-{name}-{mode.replace(':', '-')}-r{rnd}.txt"
+
+
+def guest_script(selftests_dir, rounds=None):
+    """Run every benchmark once per round, each into its own file in $OUT.
+    Rounds repeat the whole list, so that each ratio is taken from runs
+    made close together, ROUNDS times: TCG speed drifts within a boot."""
+    rounds = rounds or ROUNDS
     lines = [f"cd {selftests_dir}", "mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf"]
-    for name, mode in RUNS:
-        flag = " --always" if mode == "always" else ""
-        lines.append(f"./bench {BENCH_ARGS} {name}{flag} > $OUT/bench-{name}-{mode}.txt 2>&1")
+    for rnd in range(rounds):
+        for name, mode in RUNS:
+            flag = " --always" if mode == "always" else ""
+            if name == "arena-memargs":
+                prog, _, abort = mode.partition(":")
+                flag = f" --memargs-prog {prog}" + (" --memargs-abort" if abort else "")
+            lines.append(f"./bench {BENCH_ARGS} {name}{flag} > $OUT/{_file(name, mode, rnd)} 2>&1")
     return "\n".join(lines) + "\n"
 
 
-def parse(out_dir):
-    """{(name, mode): {"latency_ns": .., "memory_kib": ..}} from the outputs."""
+def parse(out_dir, rounds=None):
+    """{(name, mode): {"latency_ns": [per round], "memory_kib": ..}} from the outputs."""
+    rounds = rounds or ROUNDS
     found = {}
-    for name, mode in RUNS:
-        path = out_dir / f"bench-{name}-{mode}.txt"
-        text = path.read_text(errors="replace") if path.exists() else ""
-        m = SUMMARY.search(text)
-        if not m:
-            raise HarnessError(f"bench {name} ({mode}) printed no summary; see {path}")
-        found[(name, mode)] = {"latency_ns": float(m.group(2))}
-        mem = MEMORY.search(text)
-        if mem:
-            found[(name, mode)]["memory_kib"] = float(mem.group(1))
-        if "WARNING" in text:
-            raise HarnessError(f"bench {name} ({mode}): {text[text.index('WARNING'):].splitlines()[0]}")
+    for rnd in range(rounds):
+        for name, mode in RUNS:
+            path = out_dir / _file(name, mode, rnd)
+            text = path.read_text(errors="replace") if path.exists() else ""
+            m = SUMMARY.search(text)
+            if not m:
+                raise HarnessError(f"bench {name} ({mode}) printed no summary; see {path}")
+            v = found.setdefault((name, mode), {"latency_ns": []})
+            v["latency_ns"].append(float(m.group(2)))
+            mem = MEMORY.search(text)
+            if mem and rnd == 0:
+                v["memory_kib"] = float(mem.group(1))
+            insns = INSNS.search(text)
+            if insns:
+                v["check_insns"] = [int(insns.group(1)), int(insns.group(2))]
+            if "WARNING" in text:
+                raise HarnessError(f"bench {name} ({mode}): "
+                                   f"{text[text.index('WARNING'):].splitlines()[0]}")
     return found
 
 
 def ratios(found):
-    """[(name, ratio, target)] from parsed results."""
-    return [(name, found[a]["latency_ns"] / found[b]["latency_ns"], target)
-            for name, a, b, target in RATIOS]
+    """[(name, median ratio, min, max, target)]: a ratio per round, of runs
+    made in the same round."""
+    out = []
+    for name, a, b, target in RATIOS:
+        per_round = sorted(x / y for x, y in zip(found[a]["latency_ns"], found[b]["latency_ns"]))
+        out.append((name, statistics.median(per_round), per_round[0], per_round[-1], target))
+    return out
 
 
 def report(found):
-    lines = [f"{'measure':66} {'ratio':>8}  target"]
-    for name, ratio, target in ratios(found):
-        lines.append(f"{name:66} {ratio:7.2f}x  {target}")
+    lines = [f"{'measure':58} {'median':>7} {'(min-max)':>13}  target"]
+    for name, ratio, lo, hi, target in ratios(found):
+        lines.append(f"{name:58} {ratio:6.2f}x {f'({lo:.2f}-{hi:.2f})':>13}  {target}")
     always = found[("arena-create", "always")].get("memory_kib")
     default = found[("arena-create", "default")].get("memory_kib")
     if always is not None and default is not None:
-        lines.append(f"{'extra memory per arena, MAP_ALWAYS - default':66} "
+        lines.append(f"{'extra memory per arena, MAP_ALWAYS - default':58} "
                      f"{always - default:6.1f} KiB  <= one page ({default:.0f} KiB per default arena)")
+    insns = found.get(("arena-memargs", "arena_4k"), {}).get("check_insns")
+    if insns:
+        lines.append(f"{'BPF insns added per site, constant / variable size':58} "
+                     f"{insns[0]:3} / {insns[1]:<3}  <= 6 / <= 8")
     lines.append("")
     for (name, mode), v in found.items():
-        lines.append(f"  {name:18} {mode:8} {v['latency_ns']:12.1f} ns/op (TCG, for the ratios only)")
+        lat = " ".join(f"{x:.1f}" for x in v["latency_ns"])
+        lines.append(f"  {name:18} {mode:15} {lat} ns/op (TCG, for the ratios only)")
     return "\n".join(lines) + "\n"
 
 

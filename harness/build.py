@@ -14,7 +14,9 @@ import shutil
 from harness import kconfig
 from harness.proc import run
 
-JOBS = str(os.cpu_count() or 2)
+# One job more than CPUs: keeps both cores busy while a job waits on I/O
+# or on a single-threaded step (pahole, the final links).
+JOBS = str((os.cpu_count() or 2) + 1)
 LLVM = "-21"  # clang-21, llvm-strip-21, ... in the build root
 
 

@@ -21,6 +21,10 @@ BPF_TEST_ARENA_MAP_FLAGS={always:#x} ./test_progs -t arena_htab,arena_list,arena
 echo '== first kernel touch of an unallocated page: default (fault + report) vs MAP_ALWAYS'
 ./bench -w1 -d3 -a -p1 arena-first-touch | grep Summary
 ./bench -w1 -d3 -a -p1 arena-first-touch --always | grep Summary
+echo '== arena memory in generic kfunc arguments: log, emitted check, in-range, redirected, aborted'
+./test_progs -v -t arena_memargs/demo | grep -vE ':PASS:|^#|^Summary|libbpf'
+echo '== arena memory argument tests: both arena modes, fuzz, abort'
+./test_progs -t verifier_arena_memargs,arena_memargs | grep -E '^#[0-9]+ |Summary'
 """
 
 
@@ -46,7 +50,7 @@ def boot_script(s, name, script, targets=("test_progs",)):
 
 
 def cmd_demo(args, s):
-    """Build, boot, and show BPF_F_ARENA_MAP_ALWAYS at work."""
+    """Build, boot, and show BPF_F_ARENA_MAP_ALWAYS and arena kfunc arguments at work."""
     return boot_script(s, "demo", DEMO_SCRIPT.format(dir=s.selftests_dir, always=selftests.ARENA_MAP_ALWAYS),
                        targets=("test_progs", "bench"))
 

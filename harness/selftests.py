@@ -77,7 +77,7 @@ def guest_script(selftests_dir, all_passes):
              "ulimit -l unlimited",
              f"cd {selftests_dir}"]
     for p in all_passes:
-        skip = f" -b '{p.skip}'" if p.skip else ""
+        skip = f" -d '{p.skip}'" if p.skip else ""
         wd = f" -w {p.watchdog}" if p.watchdog else ""
         run = (f"{p.env} ./test_progs -l -t '{p.tests}'{skip} > $OUT/tests{p.suffix}.txt || exit\n"
                f"{p.env} ./test_progs -j{wd} -t '{p.tests}'{skip} -J $OUT/test_progs{p.suffix}.json "
