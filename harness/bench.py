@@ -9,8 +9,8 @@ of each ratio the series claims (see RATIOS) with its range.
 
 build_bench measures, on this machine:
   - the rebuild after touching kernel/bpf/verifier.c (the normal build dir),
-  - with fresh=True also a fresh kernel build (empty build dir, ccache
-    disabled) and a fresh test_progs build (empty output dir).
+  - with fresh=True also a fresh kernel build and a fresh test_progs build
+    (empty build dir, empty ccache: what a fresh machine does).
 """
 
 import dataclasses
@@ -169,11 +169,14 @@ def build_bench(settings, fresh=False):
         if fresh:
             other = dataclasses.replace(settings, build_name=f"bench-{settings.variant}")
             shutil.rmtree(other.build_dir, ignore_errors=True)
-            env = dict(tc.env(), CCACHE_DISABLE="1")
+            cold = settings.cache / "bench-ccache"  # what a fresh machine starts with
+            shutil.rmtree(cold, ignore_errors=True)
+            env = dict(tc.env(), CCACHE_DIR=str(cold))
             tc.env = lambda: env
-            measure(b, "fresh kernel build (no ccache)",
+            measure(b, "fresh kernel build (empty ccache)",
                     lambda: build.kernel(other, tc, r.log("bench-kernel")))
             measure(b, "fresh test_progs build",
                     lambda: build.selftests(other, tc, r.log("bench-test_progs")))
             shutil.rmtree(other.build_dir, ignore_errors=True)
+            shutil.rmtree(cold, ignore_errors=True)
     return r.record

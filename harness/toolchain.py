@@ -169,10 +169,15 @@ class Toolchain:
         tmp.rename(root)
 
     def env(self):
+        # CCACHE_DEPEND: hash the headers gcc lists in the kernel's -MMD
+        # dependency file instead of running the preprocessor once more on
+        # every miss.  A cold-cache build of kernel/bpf/ and net/core/ took
+        # 84 s with the default mode, 62 s with this, 61 s with no ccache.
         return {
             "PATH": "/usr/lib/ccache:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": "/root", "TERM": "dumb", "LANG": "C.UTF-8",
-            "CCACHE_DIR": str(self.s.ccache_dir), "DEBIAN_FRONTEND": "noninteractive",
+            "CCACHE_DIR": str(self.s.ccache_dir), "CCACHE_DEPEND": "1",
+            "DEBIAN_FRONTEND": "noninteractive",
         }
 
     def wrap(self, argv, cwd=None, root=None, binds=True):
