@@ -4,6 +4,8 @@
 #   make demo | test | fast | build | apply | export | bench | bench-build | baseline
 #   make test VARIANT=debug      KASAN/lockdep/kmemleak kernel, own build dir
 #   make test TESTS=arena        another test_progs -t filter
+#   make test SERIES=none        the unpatched base (own worktree and build dir);
+#                                `make baseline` then records it
 #   make compare A=out/runs/X B=out/runs/Y
 #   V=1                          stream every command's output
 
@@ -11,7 +13,7 @@ PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyth
 HARNESS = $(PYTHON) -m harness
 PYTEST = $(PYTHON) -m pytest -ra -p no:cacheprovider
 
-export VARIANT ACCEL TOOLCHAIN LINUX_TREE LINUX_BASE TESTS ALWAYS_TESTS ARENA_CACHE V
+export VARIANT ACCEL TOOLCHAIN LINUX_TREE LINUX_BASE TESTS ALWAYS_TESTS SERIES ARENA_CACHE V
 
 .PHONY: demo test fast build apply export bench bench-build baseline compare deps
 

@@ -62,14 +62,14 @@ def cmd_run(args, s):
 
 def cmd_export(args, s):
     base = s.linux_base or source.BASE_TAG
-    source.export(s.tree, base, s.runs_dir.parent / "export.log")
+    source.export(s.main_tree, base, s.runs_dir.parent / "export.log")
 
 
 def cmd_apply(args, s):
     tc = Toolchain(s)
     log = s.runs_dir.parent / "apply.log"
     source.ensure_tree(s, tc, log)
-    say(source.apply_series(s.tree, log))
+    say(source.apply_series(s.main_tree, log))
 
 
 def cmd_deps(args, s):
@@ -86,7 +86,7 @@ def cmd_baseline(args, s):
     rec = summary.load(args.run)
     if not rec.get("series", "").startswith("0 patches"):
         raise HarnessError(f"{args.run} ran with the series applied ({rec.get('series')}); "
-                           "a baseline is a run on the unpatched base")
+                           "a baseline is a run on the unpatched base (make test SERIES=none)")
     unexplained = selftests.write_baseline(rec)
     say(f"wrote {selftests.BASELINE}")
     for name in unexplained:

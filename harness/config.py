@@ -5,6 +5,8 @@
   LINUX_TREE    use this kernel git tree instead of the Debian source
                 (the series is then neither downloaded nor applied)
   LINUX_BASE    with LINUX_TREE: the commit the series sits on (for export)
+  SERIES        "none": build and test the unpatched base instead, in a
+                worktree of the tree at the base and a build dir of its own
   VARIANT       normal | debug (KASAN, lockdep, kmemleak; own build dir)
   ACCEL         auto | kvm | tcg (auto probes KVM with a short boot)
   TOOLCHAIN     auto | root | host (host: use the host's own tools)
@@ -66,6 +68,7 @@ class Settings:
     tests: str = field(default_factory=lambda: os.environ.get("TESTS") or "")
     # "none" turns the MAP_ALWAYS pass off
     always_tests: str = field(default_factory=lambda: os.environ.get("ALWAYS_TESTS") or "")
+    series: str = field(default_factory=lambda: os.environ.get("SERIES") or "")
     build_name: str = ""  # build directory name; defaults to the variant
     # test_progs -w (seconds a test may run); 0: test_progs' default
     watchdog: int = 0
@@ -82,21 +85,37 @@ class Settings:
             self.always_tests = ALWAYS_TESTS
         if self.always_tests == "none":
             self.always_tests = ""
+        from harness import HarnessError
         if self.variant not in ("normal", "debug"):
-            from harness import HarnessError
             raise HarnessError(f"VARIANT={self.variant}: use 'normal' or 'debug'")
+        if self.series not in ("", "none"):
+            raise HarnessError(f"SERIES={self.series}: leave it unset (patches/) or use 'none'")
+        if self.unpatched and self.linux_tree and not self.linux_base:
+            raise HarnessError("SERIES=none with LINUX_TREE needs LINUX_BASE, the base commit")
+
+    @property
+    def unpatched(self):
+        """Build and test the base without the series (SERIES=none)."""
+        return self.series == "none"
 
     @property
     def root(self):
         return self.cache / "root"
 
     @property
-    def tree(self):
+    def main_tree(self):
+        """The kernel git tree the series is developed in."""
         return Path(self.linux_tree).resolve() if self.linux_tree else self.cache / "src" / "linux"
 
     @property
+    def tree(self):
+        """The tree that is built: the main tree, or its worktree at the base."""
+        return self.cache / "src" / "linux-base" if self.unpatched else self.main_tree
+
+    @property
     def build_dir(self):
-        return self.cache / "build" / (self.build_name or self.variant)
+        default = f"base-{self.variant}" if self.unpatched else self.variant
+        return self.cache / "build" / (self.build_name or default)
 
     @property
     def selftests_dir(self):

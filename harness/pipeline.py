@@ -48,10 +48,13 @@ class Run:
             self.tc.ensure(self.log("toolchain"))
         with self.step("kernel tree"):
             source.ensure_tree(s, self.tc, self.log("source"))
-            if not s.linux_tree:
+            if s.unpatched:
+                say(f"source: {source.base_worktree(s, self.log('source'))}")
+            elif not s.linux_tree:
                 say(f"source: {source.apply_series(s.tree, self.log('source'))}")
             head = source.git(s.tree, "log", "-1", "--format=%h %s").strip()
-            self.record["series"] = f"{len(source.series_files())} patches; HEAD {head}"
+            count = 0 if s.unpatched else len(source.series_files())
+            self.record["series"] = f"{count} patches; HEAD {head}"
         with self.step("kernel build"):
             build.kernel(s, self.tc, self.log("kernel-build"))
         with self.step("test_progs build"):

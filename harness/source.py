@@ -62,7 +62,7 @@ def dirty(tree):
 
 def ensure_tree(settings, toolchain, log):
     """Create the baseline git tree from the Debian source package if missing."""
-    tree = settings.tree
+    tree = settings.main_tree
     if settings.linux_tree:
         if not (tree / ".git").exists():
             raise HarnessError(f"LINUX_TREE={tree} is not a git tree")
@@ -102,6 +102,30 @@ def ensure_tree(settings, toolchain, log):
         shutil.rmtree(tree)
     src.rename(tree)
     shutil.rmtree(tmp)
+
+
+def base_worktree(settings, log):
+    """Put a detached worktree of the main tree at the base (SERIES=none).
+
+    The unpatched base is built from its own worktree into its own build
+    directory, so a baseline run leaves the series' tree and build alone.
+    Returns a short description.
+    """
+    main, wt = settings.main_tree, settings.tree
+    ref = settings.linux_base or BASE_TAG
+    want = git(main, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}", check=False).strip()
+    if not want:
+        raise HarnessError(f"{main} has no {ref} to check out as the unpatched base")
+    if not (wt / ".git").exists():
+        git(main, "worktree", "prune")
+        run(["git", "-C", main, "worktree", "add", "-q", "--detach", wt, want], log,
+            "git worktree add")
+    elif git(wt, "rev-parse", "HEAD").strip() != want:
+        if dirty(wt):
+            raise HarnessError(f"{wt} has uncommitted changes; it is the base worktree "
+                               "that SERIES=none builds, and is not overwritten")
+        git(wt, "checkout", "-q", "--detach", want)
+    return f"unpatched base {want[:12]} in {wt}"
 
 
 def check_version(src, want):

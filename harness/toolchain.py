@@ -191,7 +191,7 @@ class Toolchain:
         # inside the root as outside, so no path is ever translated.
         shared = [os.fspath(self.s.cache), os.fspath(PROJECT)]
         if self.s.linux_tree:
-            shared.append(os.fspath(self.s.tree))
+            shared.append(os.fspath(self.s.main_tree))
         script = ['R="$1"; shift', 'mount --rbind /dev "$R/dev"',
                   'mount -t proc proc "$R/proc"', 'mount --rbind /sys "$R/sys"']
         if binds:

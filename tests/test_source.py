@@ -121,3 +121,33 @@ def test_debian_gitignore_stanza_is_dropped(tmp_path):
     gi.write_text("*.o\n#\n# Debian packaging: ignore everything\n#\n/*\n!/debian/\n")
     source.strip_debian_gitignore(gi)
     assert gi.read_text() == "*.o\n"
+
+
+def test_base_worktree_follows_the_base_and_keeps_local_changes(tree, tmp_path):
+    from harness.config import Settings
+    commit(tree, "kernel/bpf/arena.c", "line 3\n", "line three\n", "bpf: first")
+    s = Settings(cache=tmp_path / "cache", linux_tree=str(tree), series="none",
+                 linux_base=source.BASE_TAG)
+    assert s.tree == tmp_path / "cache/src/linux-base" and s.main_tree == tree
+    base = git(tree, "rev-parse", source.BASE_TAG).strip()
+    assert base[:12] in source.base_worktree(s, tmp_path / "log")
+    assert git(s.tree, "rev-parse", "HEAD").strip() == base
+    assert "line 3\n" in (s.tree / "kernel/bpf/arena.c").read_text()
+    assert "line three\n" in (tree / "kernel/bpf/arena.c").read_text()  # series tree untouched
+    # the base moves: the worktree follows, unless it has changes of its own
+    git(tree, "tag", "-f", source.BASE_TAG, "HEAD")
+    (s.tree / "kernel/bpf/arena.c").write_text("local edit\n")
+    with pytest.raises(HarnessError, match="uncommitted changes"):
+        source.base_worktree(s, tmp_path / "log")
+    assert (s.tree / "kernel/bpf/arena.c").read_text() == "local edit\n"
+    git(s.tree, "checkout", "-q", "--", ".")
+    source.base_worktree(s, tmp_path / "log")
+    assert "line three\n" in (s.tree / "kernel/bpf/arena.c").read_text()
+
+
+def test_base_worktree_needs_the_base(tree, tmp_path):
+    from harness.config import Settings
+    s = Settings(cache=tmp_path / "cache", linux_tree=str(tree), series="none",
+                 linux_base="no-such-ref")
+    with pytest.raises(HarnessError, match="no no-such-ref"):
+        source.base_worktree(s, tmp_path / "log")
