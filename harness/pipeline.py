@@ -111,7 +111,9 @@ class Run:
 
     def __exit__(self, kind, error, tb):
         """Write the run record, with the harness error that ended it."""
-        self.finish(error if isinstance(error, HarnessError) else None)
+        if isinstance(error, KeyboardInterrupt):
+            error = "interrupted (Ctrl-C or SIGTERM); the running command was killed"
+        self.finish(error if isinstance(error, (HarnessError, str)) else None)
         return False
 
     def finish(self, error=None):

@@ -5,6 +5,7 @@ either the same lines (verbose) or a progress line at a fixed interval, and
 on failure the tail of the log; nothing reaches the terminal twice.
 """
 
+import contextlib
 import errno
 import os
 import signal
@@ -85,21 +86,31 @@ def run(cmd, log, title, timeout=None, check=True, status=None, cwd=None, env=No
     reader.start()
     timed_out = False
     next_report = start + PROGRESS_EVERY
-    while True:
-        try:
-            proc.wait(timeout=1)
-            break
-        except subprocess.TimeoutExpired:
-            pass
-        now = time.monotonic()
-        if timeout and now - start > timeout:
-            timed_out = True
-            kill_group(proc)
-            break
-        if not echo and now >= next_report:
-            extra = status() if status else last["line"][:100]
-            say(f"  [{title}] {fmt_secs(now - start)} {extra}")
-            next_report = now + PROGRESS_EVERY
+    try:
+        with sigterm_interrupts():
+            while True:
+                try:
+                    proc.wait(timeout=1)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                now = time.monotonic()
+                if timeout and now - start > timeout:
+                    timed_out = True
+                    kill_group(proc)
+                    break
+                if not echo and now >= next_report:
+                    extra = status() if status else last["line"][:100]
+                    say(f"  [{title}] {fmt_secs(now - start)} {extra}")
+                    next_report = now + PROGRESS_EVERY
+    except BaseException:
+        # Ctrl-C or SIGTERM: the command runs in a session of its own (so a
+        # timeout can kill all of it) and would outlive us; a guest would
+        # keep its CPUs busy.
+        kill_group(proc)
+        logf.write("# interrupted, killed\n")
+        logf.close()
+        raise
     reader.join(timeout=10)
     seconds = time.monotonic() - start
     logf.write(f"# exit {proc.returncode} after {seconds:.1f}s"
@@ -118,6 +129,23 @@ def failure_text(title, res):
     if "No space left on device" in text:
         why += ": the disk is full (see `df -h`)"
     return f"{title} {why}; last lines of {res.log}:\n{text}"
+
+
+@contextlib.contextmanager
+def sigterm_interrupts():
+    """While inside, SIGTERM raises KeyboardInterrupt as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def kill_group(proc):

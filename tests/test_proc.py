@@ -42,3 +42,22 @@ def test_disk_full_is_recognised(tmp_path):
     with pytest.raises(HarnessError, match="disk is full"):
         proc.run(["sh", "-c", "echo 'cc1: fatal error: No space left on device'; exit 1"],
                  log, "kernel build", echo=False)
+
+
+def test_sigterm_kills_the_command_group_and_keeps_the_log(tmp_path):
+    import os
+    import signal
+    import threading
+    log, pidfile = tmp_path / "e.log", tmp_path / "pid"
+    threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    with pytest.raises(KeyboardInterrupt):
+        proc.run(["sh", "-c", f"echo booting; sleep 60 & echo $! > {pidfile}; wait"],
+                 log, "guest", check=False, echo=False)
+    assert "booting" in log.read_text() and "interrupted, killed" in log.read_text()
+    time.sleep(0.5)
+    try:  # the grandchild (a "qemu") is gone too, or dead and not yet reaped
+        stat = open(f"/proc/{int(pidfile.read_text())}/stat").read()
+        assert stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"), stat
+    except FileNotFoundError:
+        pass
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
