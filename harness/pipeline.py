@@ -113,7 +113,9 @@ class Run:
         """Write the run record, with the harness error that ended it."""
         if isinstance(error, KeyboardInterrupt):
             error = "interrupted (Ctrl-C or SIGTERM); the running command was killed"
-        self.finish(error if isinstance(error, (HarnessError, str)) else None)
+        elif not isinstance(error, HarnessError):
+            error = None
+        self.finish(error)
         return False
 
     def finish(self, error=None):

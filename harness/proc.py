@@ -86,31 +86,22 @@ def run(cmd, log, title, timeout=None, check=True, status=None, cwd=None, env=No
     reader.start()
     timed_out = False
     next_report = start + PROGRESS_EVERY
-    try:
-        with sigterm_interrupts():
-            while True:
-                try:
-                    proc.wait(timeout=1)
-                    break
-                except subprocess.TimeoutExpired:
-                    pass
-                now = time.monotonic()
-                if timeout and now - start > timeout:
-                    timed_out = True
-                    kill_group(proc)
-                    break
-                if not echo and now >= next_report:
-                    extra = status() if status else last["line"][:100]
-                    say(f"  [{title}] {fmt_secs(now - start)} {extra}")
-                    next_report = now + PROGRESS_EVERY
-    except BaseException:
-        # Ctrl-C or SIGTERM: the command runs in a session of its own (so a
-        # timeout can kill all of it) and would outlive us; a guest would
-        # keep its CPUs busy.
-        kill_group(proc)
-        logf.write("# interrupted, killed\n")
-        logf.close()
-        raise
+    with killed_if_interrupted(proc, logf):
+        while True:
+            try:
+                proc.wait(timeout=1)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            if timeout and now - start > timeout:
+                timed_out = True
+                kill_group(proc)
+                break
+            if not echo and now >= next_report:
+                extra = status() if status else last["line"][:100]
+                say(f"  [{title}] {fmt_secs(now - start)} {extra}")
+                next_report = now + PROGRESS_EVERY
     reader.join(timeout=10)
     seconds = time.monotonic() - start
     logf.write(f"# exit {proc.returncode} after {seconds:.1f}s"
@@ -132,20 +123,29 @@ def failure_text(title, res):
 
 
 @contextlib.contextmanager
-def sigterm_interrupts():
-    """While inside, SIGTERM raises KeyboardInterrupt as Ctrl-C does."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def killed_if_interrupted(proc, logf):
+    """Kill proc's session if we are interrupted (Ctrl-C, or SIGTERM, which
+    raises KeyboardInterrupt while inside) before it ends.
+
+    The command runs in a session of its own, so that a timeout can kill
+    all of it; otherwise it would outlive us, a guest keeping its CPUs busy.
+    """
+    main = threading.current_thread() is threading.main_thread()
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
-    old = signal.signal(signal.SIGTERM, interrupt)
+    old = signal.signal(signal.SIGTERM, interrupt) if main else None
     try:
         yield
+    except BaseException:
+        kill_group(proc)
+        logf.write("# interrupted, killed\n")
+        logf.close()
+        raise
     finally:
-        signal.signal(signal.SIGTERM, old)
+        if main:
+            signal.signal(signal.SIGTERM, old)
 
 
 def kill_group(proc):
