@@ -7,6 +7,8 @@
 #   make test SERIES=none        the unpatched base (own worktree and build dir);
 #                                `make baseline` then records it
 #   make compare A=out/runs/X B=out/runs/Y
+#   make kfunc-audit [JSON=1]    kfunc args that take generic (so arena) memory
+#   make cross [ARCHES=arm64,...] build and link the series for arm64, riscv64, i386
 #   V=1                          stream every command's output
 
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
@@ -15,7 +17,7 @@ PYTEST = $(PYTHON) -m pytest -ra -p no:cacheprovider
 
 export VARIANT ACCEL TOOLCHAIN LINUX_TREE LINUX_BASE TESTS ALWAYS_TESTS SERIES ARENA_CACHE V
 
-.PHONY: demo test fast build apply export bench bench-build baseline compare deps
+.PHONY: demo test fast build apply export bench bench-build baseline compare kfunc-audit cross deps
 
 demo: deps
 	$(HARNESS) demo
@@ -46,6 +48,12 @@ baseline:
 
 compare:
 	$(HARNESS) compare $(A) $(B)
+
+kfunc-audit:
+	$(HARNESS) kfuncs $(if $(JSON),--json)
+
+cross: deps
+	$(HARNESS) cross $(if $(ARCHES),--arches $(ARCHES))
 
 deps:
 	@$(HARNESS) deps

@@ -4,7 +4,8 @@ One module per job: toolchain (the trixie build root), source (kernel git
 tree and the patch series), kconfig (config fragments), build (kernel,
 bpf_testmod, test_progs), vm (booting a guest, splat detection), selftests
 (test_progs in the guest and its JSON summary), bench (timings and ratios),
-summary (machine-readable run records).  cli is the thin front end.
+summary (machine-readable run records), kfuncs (the kfunc arguments that
+take arena memory).  cli is the thin front end.
 """
 
 

@@ -3,7 +3,9 @@
 import argparse
 import sys
 
-from harness import HarnessError, bench, selftests, source, summary, toolchain
+import json
+
+from harness import HarnessError, bench, cross, kfuncs, selftests, source, summary, toolchain
 from harness.config import Settings
 from harness.pipeline import Run
 from harness.proc import say
@@ -106,6 +108,32 @@ def cmd_bench_build(args, s):
     bench.build_bench(s, fresh=args.fresh)
 
 
+def cmd_kfuncs(args, s):
+    """List the kfunc arguments that take generic memory (and so arena memory)."""
+    found = kfuncs.audit_build(s, Toolchain(s), args.module)
+    sys.stdout.write(kfuncs.to_json(found) if args.json else kfuncs.render(found))
+
+
+def cmd_cross(args, s):
+    """Build and link the kernel with the series for other architectures."""
+    tc = Toolchain(s)
+    run_dir = summary.new_run_dir(s.runs_dir, "cross")
+    logs = run_dir / "logs"
+    tc.ensure(logs / "toolchain.log")
+    source.ensure_tree(s, tc, logs / "source.log")
+    if not s.linux_tree:
+        say(f"source: {source.apply_series(s.tree, logs / 'source.log')}")
+    head = source.git(s.tree, "log", "-1", "--format=%h %s").strip()
+    results = cross.build_all(s, tc, cross.by_name(args.arches), logs)
+    (run_dir / "cross.json").write_text(json.dumps({"head": head, "results": results}, indent=1))
+    say(f"cross builds of {head}:")
+    for r in results:
+        say(f"  {r['arch']:8} {'ok' if r['ok'] else 'FAILED'}"
+            f"{'  ' + r['error'] if not r['ok'] else ''}"
+            f"{'  (' + str(r.get('seconds')) + ' s)' if 'seconds' in r else ''}")
+    return 0 if all(r["ok"] for r in results) else 1
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="harness", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -120,6 +148,12 @@ def main(argv=None):
     sub.add_parser("bench", help="in-guest arena benchmark: MAP_ALWAYS / default ratios")
     bn = sub.add_parser("bench-build", help="build-time benchmark: verifier.c rebuild [, fresh builds]")
     bn.add_argument("--fresh", action="store_true", help="also a fresh kernel and test_progs build")
+    k = sub.add_parser("kfuncs", help="list kfunc args that take generic (so arena) memory")
+    k.add_argument("--json", action="store_true", help="JSON instead of a table")
+    k.add_argument("--module", action="append", default=[], metavar="KO",
+                   help="another module to read (the build's and test_kmods/ are read)")
+    x = sub.add_parser("cross", help="build and link the series for arm64, riscv64, i386")
+    x.add_argument("--arches", default="", help="comma-separated subset (default: all)")
     b = sub.add_parser("baseline", help="record a run on the unpatched base as the baseline")
     b.add_argument("run", nargs="?", default="out/latest")
     c = sub.add_parser("compare", help="two run summaries side by side")

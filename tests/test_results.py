@@ -102,7 +102,7 @@ def test_always_pass_is_guarded_and_prefixed():
     assert [p.prefix for p in passes] == ["", "always:"]
     assert "if grep -q BPF_TEST_ARENA_MAP_FLAGS ./test_progs; then" in script
     assert ("BPF_TEST_ARENA_MAP_FLAGS=0x100000 ./test_progs -j -t 'arena' "
-            "-d 'arena_map_always*,arena_memargs'") in script
+            "-d 'arena_map_always*,arena_memargs,arena_mem_usage'") in script
     assert "-J $OUT/test_progs-always.json" in script
     assert script.index("-J $OUT/test_progs.json") < script.index("if grep")
     r = selftests.prefixed([selftests.TestResult("a", True, "m", ["a/x"])], "always:")
