@@ -7,17 +7,20 @@
 #   make test SERIES=none        the unpatched base (own worktree and build dir);
 #                                `make baseline` then records it
 #   make compare A=out/runs/X B=out/runs/Y
+#   make scheds [SCHEDS=scx_qmap] only the sched_ext schedulers (arena modes, variant)
 #   make kfunc-audit [JSON=1]    kfunc args that take generic (so arena) memory
 #   make cross [ARCHES=arm64,...] build and link the series for arm64, riscv64, i386
+#   make ci-flavors [SERIES=none] BPF CI's flavors (no_alu32, cpuv4, test_verifier,
+#                                test_maps) against tests/baseline-flavors.json
 #   V=1                          stream every command's output
 
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 HARNESS = $(PYTHON) -m harness
 PYTEST = $(PYTHON) -m pytest -ra -p no:cacheprovider
 
-export VARIANT ACCEL TOOLCHAIN LINUX_TREE LINUX_BASE TESTS ALWAYS_TESTS SERIES ARENA_CACHE V
+export VARIANT ACCEL TOOLCHAIN LINUX_TREE LINUX_BASE TESTS ALWAYS_TESTS SERIES SCHEDS ARENA_CACHE V
 
-.PHONY: demo test fast build apply export bench bench-build baseline compare kfunc-audit cross deps
+.PHONY: demo test fast build apply export bench bench-build baseline compare kfunc-audit cross ci-flavors deps
 
 demo: deps
 	$(HARNESS) demo
@@ -52,8 +55,14 @@ compare:
 kfunc-audit:
 	$(HARNESS) kfuncs $(if $(JSON),--json)
 
+scheds: deps
+	$(HARNESS) scheds
+
 cross: deps
 	$(HARNESS) cross $(if $(ARCHES),--arches $(ARCHES))
+
+ci-flavors: deps
+	$(HARNESS) ci-flavors
 
 deps:
 	@$(HARNESS) deps

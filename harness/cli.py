@@ -5,7 +5,8 @@ import sys
 
 import json
 
-from harness import HarnessError, bench, cross, kfuncs, selftests, source, summary, toolchain
+from harness import (HarnessError, bench, cross, flavors, kfuncs, selftests, source, summary,
+                     toolchain)
 from harness.config import Settings
 from harness.pipeline import Run
 from harness.proc import say
@@ -62,6 +63,16 @@ def cmd_run(args, s):
     return boot_script(s, "run", " ".join(args.command))
 
 
+def cmd_scheds(args, s):
+    """Build, boot, and run the arena-using sched_ext schedulers (harness/scheds.py)."""
+    with Run(s) as r:
+        r.prepare()
+        boot, results, same, _ = r.schedulers()
+    bad = (boot is not None and (boot.splats or boot.rc or boot.result.timed_out)) or \
+        any(not x.ok for x in results) or bool(same)
+    return 1 if bad else 0
+
+
 def cmd_export(args, s):
     base = s.linux_base or source.BASE_TAG
     source.export(s.main_tree, base, s.runs_dir.parent / "export.log")
@@ -114,6 +125,24 @@ def cmd_kfuncs(args, s):
     sys.stdout.write(kfuncs.to_json(found) if args.json else kfuncs.render(found))
 
 
+def cmd_ci_flavors(args, s):
+    """BPF CI's flavors: three test_progs builds, test_verifier, test_maps."""
+    with Run(s) as r:
+        r.prepare(selftests_targets=flavors.TARGETS)
+        boot = r.guest("flavors", flavors.guest_script(s.selftests_dir))
+        out = r.dir / "flavors"
+        found = flavors.collect(out, flavors.exit_codes(open(boot.console, errors="replace").read()))
+        r.record["flavors"] = found
+        if s.unpatched:
+            flavors.write_baseline(found)
+            say(f"wrote {flavors.BASELINE}")
+        rows = flavors.compare(found, None if s.unpatched else flavors.load_baseline())
+        r.record["flavor_rows"] = rows
+        sys.stdout.write(flavors.render(rows))
+    bad = boot.splats or boot.result.timed_out or any(r["new_failures"] for r in rows)
+    return 1 if bad else 0
+
+
 def cmd_cross(args, s):
     """Build and link the kernel with the series for other architectures."""
     tc = Toolchain(s)
@@ -142,6 +171,7 @@ def main(argv=None):
     sub.add_parser("demo", help="build, boot and show the feature")
     rn = sub.add_parser("run", help="build, boot and run one command in the selftests dir")
     rn.add_argument("command", nargs="+")
+    sub.add_parser("scheds", help="build, boot and run the arena-using sched_ext schedulers")
     sub.add_parser("apply", help="(re)apply patches/ to the kernel tree")
     sub.add_parser("export", help="regenerate patches/ from the kernel tree's commits")
     sub.add_parser("deps", help="install the host packages the harness needs")
@@ -152,6 +182,7 @@ def main(argv=None):
     k.add_argument("--json", action="store_true", help="JSON instead of a table")
     k.add_argument("--module", action="append", default=[], metavar="KO",
                    help="another module to read (the build's and test_kmods/ are read)")
+    sub.add_parser("ci-flavors", help="BPF CI's test flavors in one boot, against the base's")
     x = sub.add_parser("cross", help="build and link the series for arm64, riscv64, i386")
     x.add_argument("--arches", default="", help="comma-separated subset (default: all)")
     b = sub.add_parser("baseline", help="record a run on the unpatched base as the baseline")

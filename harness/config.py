@@ -12,6 +12,8 @@
   TOOLCHAIN     auto | root | host (host: use the host's own tools)
   TESTS         test_progs -t filter for `make test`
   ALWAYS_TESTS  -t filter for the BPF_F_ARENA_MAP_ALWAYS pass ("none": no pass)
+  SCHEDS        sched_ext schedulers `make test` runs (comma-separated names,
+                "none": none; default all, none for VARIANT=debug)
 """
 
 import os
@@ -75,6 +77,8 @@ class Settings:
     # "none" turns the MAP_ALWAYS pass off
     always_tests: str = field(default_factory=lambda: os.environ.get("ALWAYS_TESTS") or "")
     series: str = field(default_factory=lambda: os.environ.get("SERIES") or "")
+    # "none" turns the scheduler runs off (harness/scheds.py)
+    scheds: str = field(default_factory=lambda: os.environ.get("SCHEDS") or "")
     build_name: str = ""  # build directory name; defaults to the variant
     # test_progs -w (seconds a test may run); 0: test_progs' default
     watchdog: int = 0
@@ -91,6 +95,8 @@ class Settings:
             self.always_tests = ALWAYS_TESTS
         if self.always_tests == "none":
             self.always_tests = ""
+        if not self.scheds and self.variant == "debug":
+            self.scheds = "none"  # the debug kernel under TCG: too slow for 30 s runs
         from harness import HarnessError
         if self.variant not in ("normal", "debug"):
             raise HarnessError(f"VARIANT={self.variant}: use 'normal' or 'debug'")

@@ -7,7 +7,7 @@ record (summary.json/.txt) is written even when a step fails.
 
 import shutil
 
-from harness import HarnessError, build, selftests, source, summary, vm
+from harness import HarnessError, build, scheds, selftests, source, summary, vm
 from harness.proc import Timer, say
 from harness.toolchain import Toolchain
 
@@ -105,6 +105,40 @@ class Run:
                      for r in results],
             new_failures=[r.name for r in new_failed])
         return b, results
+
+    def schedulers(self):
+        """Build the arena-using sched_ext schedulers and run them in one boot.
+
+        Returns (boot, [scheds.SchedRun], same-result problems or None,
+        benchmark dict); (None, [], None, {}) if SCHEDS=none."""
+        runs = scheds.plan(self.s)
+        if not runs:
+            self.record["schedulers"] = "not run (SCHEDS=none)"
+            return None, [], None, {}
+        with self.step("sched_ext build"):
+            scheds.build(self.s, self.tc, self.log("sched_ext-build"), runs)
+        arena_type = scheds.arena_map_type(
+            (self.s.tree / "include/uapi/linux/bpf.h").read_text())
+        out = self.dir / "scheds"
+        b = self.guest("scheds", scheds.guest_script(self.s, runs, arena_type),
+                       timeout=scheds.GUEST_TIMEOUT, status=scheds.progress(out, runs))
+        results = scheds.parse(out, runs)
+        same = (scheds.same_result(results)
+                if any(r.sched.patch for r in runs) else None)
+        bench = (scheds.parse_bench((out / "bench.log").read_text(errors="replace"))
+                 if (out / "bench.log").exists() else {})
+        text = scheds.report(results, bench, same)
+        (self.dir / "schedulers.txt").write_text(text)
+        say("\n" + text)
+        self.record["schedulers"] = [r.record() for r in results]
+        if same is not None:
+            self.record["scheduler_variant_same_result"] = same or "same"
+        if bench:
+            self.record["scheduler_bench"] = {
+                f"{w} words": {"copy/direct": v["ratio"], "range": v["range"],
+                               "copy_ns": v["copy_ns"], "direct_ns": v["direct_ns"]}
+                for w, v in bench.items()}
+        return b, results, same, bench
 
     def __enter__(self):
         return self

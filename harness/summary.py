@@ -47,6 +47,14 @@ def render(record):
                      f"{c['new']} new failures"))
     for name, value in record.get("bench", {}).items():
         rows.append((f"bench: {name}", str(value)))
+    scheds = record.get("schedulers")
+    if isinstance(scheds, str):
+        rows.append(("schedulers", scheds))
+    for r in scheds if isinstance(scheds, list) else []:
+        counts = " ".join(f"{k}={v}" for k, v in r["counts"].items()
+                          if k in ("enqueued", "dispatched", "conversions"))
+        rows.append((f"sched: {r['key']}", f"{'ok' if r['ok'] else 'FAIL'} {r['seconds']} s "
+                     f"{counts}"))
     splats = sum(len(b["splats"]) for b in record.get("boots", []))
     rows.append(("kernel reports", str(splats)))
     for r in record.get("new_failures", []):

@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 GUEST = Path(__file__).resolve().parent / "guest"
 KNOBS = ("VARIANT", "ACCEL", "TOOLCHAIN", "LINUX_TREE", "LINUX_BASE", "TESTS",
-         "ALWAYS_TESTS", "SERIES")
+         "ALWAYS_TESTS", "SERIES", "SCHEDS")
 
 
 @pytest.fixture(autouse=True)
