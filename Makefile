@@ -10,6 +10,7 @@
 #   make scheds [SCHEDS=scx_qmap] only the sched_ext schedulers (arena modes, variant)
 #   make kfunc-audit [JSON=1]    kfunc args that take generic (so arena) memory
 #   make cross [ARCHES=arm64,...] build and link the series for arm64, riscv64, i386
+#   make series-check            each patch builds on its own; checkpatch --strict
 #   make ci-flavors [SERIES=none] BPF CI's flavors (no_alu32, cpuv4, test_verifier,
 #                                test_maps) against tests/baseline-flavors.json
 #   V=1                          stream every command's output
@@ -20,7 +21,7 @@ PYTEST = $(PYTHON) -m pytest -ra -p no:cacheprovider
 
 export VARIANT ACCEL TOOLCHAIN LINUX_TREE LINUX_BASE TESTS ALWAYS_TESTS SERIES SCHEDS ARENA_CACHE V
 
-.PHONY: demo test fast build apply export bench bench-build baseline compare kfunc-audit cross ci-flavors deps
+.PHONY: demo test fast build apply export bench bench-build baseline compare kfunc-audit cross ci-flavors series-check deps
 
 demo: deps
 	$(HARNESS) demo
@@ -63,6 +64,9 @@ cross: deps
 
 ci-flavors: deps
 	$(HARNESS) ci-flavors
+
+series-check: deps
+	$(HARNESS) series-check
 
 deps:
 	@$(HARNESS) deps

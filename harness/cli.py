@@ -5,8 +5,8 @@ import sys
 
 import json
 
-from harness import (HarnessError, bench, cross, flavors, kfuncs, selftests, source, summary,
-                     toolchain)
+from harness import (HarnessError, bench, cross, flavors, kfuncs, selftests, series_check,
+                     source, summary, toolchain)
 from harness.config import Settings
 from harness.pipeline import Run
 from harness.proc import say
@@ -143,6 +143,21 @@ def cmd_ci_flavors(args, s):
     return 1 if bad else 0
 
 
+def cmd_series_check(args, s):
+    """Each patch builds on its own and passes checkpatch --strict."""
+    tc = Toolchain(s)
+    run_dir = summary.new_run_dir(s.runs_dir, "series-check")
+    results = series_check.check(s, tc, s.linux_base or source.BASE_TAG, run_dir / "logs")
+    (run_dir / "series-check.json").write_text(json.dumps(results, indent=1))
+    text = series_check.render(results)
+    (run_dir / "series-check.txt").write_text(text)
+    sys.stdout.write(text)
+    bad = series_check.failed(results)
+    say(f"series check: {len(results)} patches, {len(bad)} failed to build or warned; "
+        f"{run_dir / 'series-check.txt'}")
+    return 1 if bad else 0
+
+
 def cmd_cross(args, s):
     """Build and link the kernel with the series for other architectures."""
     tc = Toolchain(s)
@@ -183,6 +198,7 @@ def main(argv=None):
     k.add_argument("--module", action="append", default=[], metavar="KO",
                    help="another module to read (the build's and test_kmods/ are read)")
     sub.add_parser("ci-flavors", help="BPF CI's test flavors in one boot, against the base's")
+    sub.add_parser("series-check", help="each patch builds on its own; checkpatch --strict")
     x = sub.add_parser("cross", help="build and link the series for arm64, riscv64, i386")
     x.add_argument("--arches", default="", help="comma-separated subset (default: all)")
     b = sub.add_parser("baseline", help="record a run on the unpatched base as the baseline")
