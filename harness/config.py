@@ -37,8 +37,9 @@ DEFAULT_TESTS = (
 )
 # The debug kernel (KASAN, lockdep, kmemleak) under TCG verifies programs so
 # slowly that the 1M-instruction verifier tests outlive test_progs' 120 s
-# watchdog; its default selection is the arena-related tests only.
-DEBUG_TESTS = "arena,stream,struct_ops_arena"
+# watchdog; its default selection is the arena-related tests (the project's
+# among them) and the tests of the series' first patches.
+DEBUG_TESTS = "arena,stream,struct_ops_arena,prog_teardown,cpumask"
 # test_progs kills a test after 120 s; the debug kernel under TCG needs more
 # (arena_htab_asm alone outlived 120 s there).
 DEBUG_WATCHDOG = 900

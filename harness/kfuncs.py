@@ -43,14 +43,14 @@ from pathlib import Path
 
 from harness import HarnessError
 
-# include/linux/btf.h (bits 3 and 4 are unused in 7.3)
+# include/linux/btf.h (bits 3 and 4 are unused in 7.3; bit 19 is the series')
 FLAGS = {
     "KF_ACQUIRE": 1 << 0, "KF_RELEASE": 1 << 1, "KF_RET_NULL": 1 << 2,
     "KF_SLEEPABLE": 1 << 5, "KF_DESTRUCTIVE": 1 << 6, "KF_RCU": 1 << 7,
     "KF_ITER_NEW": 1 << 8, "KF_ITER_NEXT": 1 << 9, "KF_ITER_DESTROY": 1 << 10,
     "KF_RCU_PROTECTED": 1 << 11, "KF_FASTCALL": 1 << 12, "KF_ARENA_RET": 1 << 13,
     "KF_ARENA_ARG1": 1 << 14, "KF_ARENA_ARG2": 1 << 15, "KF_IMPLICIT_ARGS": 1 << 16,
-    "KF_SPINLOCK_SAFE": 1 << 17, "KF_PERFMON": 1 << 18,
+    "KF_SPINLOCK_SAFE": 1 << 17, "KF_PERFMON": 1 << 18, "KF_NO_ARENA_MEM": 1 << 19,
 }
 KF_ITER = FLAGS["KF_ITER_NEW"] | FLAGS["KF_ITER_NEXT"] | FLAGS["KF_ITER_DESTROY"]
 KF_OBJECT = FLAGS["KF_ACQUIRE"] | FLAGS["KF_RELEASE"]
@@ -304,6 +304,8 @@ def classify(types, func, flags, dtor_types=frozenset()):
             continue
         if flags & FLAGS["KF_FASTCALL"]:
             arg.notes.append("bpf_fastcall kfunc: arena memory rejected")
+        if flags & FLAGS["KF_NO_ARENA_MEM"]:
+            arg.notes.append("KF_NO_ARENA_MEM: arena memory rejected")
         if flags & FLAGS["KF_RELEASE"] and i == 0:
             arg.notes.append("released argument: must be referenced, arena memory rejected")
         last = i + 1 if arg.size_arg else i
@@ -521,7 +523,9 @@ def render(kfuncs):
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
     lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[-1] for r in rows]
     args = sum(len(k.args) for k in kfuncs)
-    lines.append(f"{len(kfuncs)} kfuncs, {args} generic-memory arguments")
+    refused = sum(1 for k in kfuncs if "KF_NO_ARENA_MEM" in k.flag_names)
+    lines.append(f"{len(kfuncs)} kfuncs, {args} generic-memory arguments, "
+                 f"{refused} kfuncs flagged KF_NO_ARENA_MEM")
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 

@@ -313,7 +313,8 @@ def test_render_and_json(tmp_path):
     text = kfuncs.render(found)
     assert text.splitlines()[0].split()[:3] == ["kfunc", "object", "arg"]
     assert "0:buf,buf__sz" in text and "SLEEPABLE" in text and "? (in no kfunc set)" in text
-    assert text.splitlines()[-1] == "3 kfuncs, 3 generic-memory arguments"
+    assert text.splitlines()[-1] == ("3 kfuncs, 3 generic-memory arguments, "
+                                     "0 kfuncs flagged KF_NO_ARENA_MEM")
     rows = json.loads(kfuncs.to_json(found))
     assert rows[1]["args"][0]["kind"] == kfuncs.SIZED
     assert rows[1]["flag_names"] == ["KF_SLEEPABLE"]
