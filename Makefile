@@ -13,13 +13,14 @@
 #   make series-check            each patch builds on its own; checkpatch --strict
 #   make ci-flavors [SERIES=none] BPF CI's flavors (no_alu32, cpuv4, test_verifier,
 #                                test_maps) against tests/baseline-flavors.json
+#   APPEND="a=b c"               extra guest kernel command line (diagnostics)
 #   V=1                          stream every command's output
 
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 HARNESS = $(PYTHON) -m harness
 PYTEST = $(PYTHON) -m pytest -ra -p no:cacheprovider
 
-export VARIANT ACCEL TOOLCHAIN LINUX_TREE LINUX_BASE TESTS ALWAYS_TESTS SERIES SCHEDS ARENA_CACHE V
+export VARIANT ACCEL TOOLCHAIN LINUX_TREE LINUX_BASE TESTS ALWAYS_TESTS SERIES SCHEDS APPEND ARENA_CACHE V
 
 .PHONY: demo test fast build apply export bench bench-build baseline compare kfunc-audit cross ci-flavors series-check deps
 

@@ -80,6 +80,8 @@ class Settings:
     series: str = field(default_factory=lambda: os.environ.get("SERIES") or "")
     # "none" turns the scheduler runs off (harness/scheds.py)
     scheds: str = field(default_factory=lambda: os.environ.get("SCHEDS") or "")
+    # extra guest kernel command line, space-separated (diagnostics)
+    append: str = field(default_factory=lambda: os.environ.get("APPEND") or "")
     build_name: str = ""  # build directory name; defaults to the variant
     # test_progs -w (seconds a test may run); 0: test_progs' default
     watchdog: int = 0

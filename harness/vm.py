@@ -131,7 +131,8 @@ def boot(settings, toolchain, name, script, outdir, timeout, kvm, cwd=None, stat
         (outdir / stale).unlink(missing_ok=True)
     (outdir / "guest.sh").write_text(
         f"export OUT={outdir}\n( {script}\n)\necho $? > $OUT/rc\ndmesg > $OUT/dmesg.txt\n")
-    argv = vng_argv(settings, kernel, f"sh {outdir}/guest.sh", kvm, rwdirs=[outdir], cwd=cwd)
+    argv = vng_argv(settings, kernel, f"sh {outdir}/guest.sh", kvm, rwdirs=[outdir], cwd=cwd,
+                    append=settings.append.split())
     say(f"vm: booting {name} ({'KVM' if kvm else 'TCG'}, {settings.cpus} vCPUs), "
         f"console in {outdir / 'console.log'}")
     res = run(toolchain.wrap(argv), outdir / "console.log", f"guest {name}",
