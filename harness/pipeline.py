@@ -72,9 +72,14 @@ class Run:
             kernel = self.s.build_dir / "arch/x86/boot/bzImage"
             self.kvm = vm.kvm_works(self.s, self.tc, kernel)
             self.record["accel"] = "kvm" if self.kvm else "tcg"
-        with self.step(f"guest {name}"):
-            b = vm.boot(self.s, self.tc, name, script, self.dir / name, timeout, self.kvm,
-                        cwd=self.s.selftests_dir, status=status, echo=echo)
+        try:
+            with self.step(f"guest {name}"):
+                b = vm.boot(self.s, self.tc, name, script, self.dir / name, timeout, self.kvm,
+                            cwd=self.s.selftests_dir, status=status, echo=echo)
+        except HarnessError as e:
+            if getattr(e, "boot", None):
+                self.record["boots"].append(e.boot.record())
+            raise
         self.record["boots"].append(b.record())
         return b
 

@@ -148,8 +148,11 @@ def boot(settings, toolchain, name, script, outdir, timeout, kvm, cwd=None, stat
     for s in splats:
         say(f"vm: kernel report in guest {name}:\n{s}\n")
     if b.rc is None and not res.timed_out:
-        raise HarnessError(f"guest {name} did not run its command (exit {res.rc}); "
-                           f"console: {b.console}")
+        first = f"; first kernel report: {splats[0].splitlines()[0]}" if splats else ""
+        err = HarnessError(f"guest {name} did not run its command (exit {res.rc}), "
+                           f"{len(splats)} kernel reports{first}; console: {b.console}")
+        err.boot = b  # so the run's record keeps the boot and its reports
+        raise err
     return b
 
 

@@ -9,8 +9,11 @@ from harness import HarnessError, pipeline
 from harness.config import Settings
 
 
-def fake_run(tmp_path, variant, write):
+def fake_run(tmp_path, variant, write, monkeypatch):
     s = Settings(cache=tmp_path, variant=variant)
+    # a run directory under tmp_path, not the project's out/runs
+    monkeypatch.setattr(pipeline.summary, "new_run_dir",
+                        lambda runs_dir, v: tmp_path / "runs" / v)
     r = pipeline.Run(s)
     seen = {}
 
@@ -31,13 +34,13 @@ def main_pass(out):
          "failed_subtest": 0, "results": []}))
 
 
-def test_killed_in_the_always_pass_reports_the_main_pass(tmp_path):
+def test_killed_in_the_always_pass_reports_the_main_pass(tmp_path, monkeypatch):
     def write(out):
         main_pass(out)
         (out / "tests-always.txt").write_text("arena_atomics\n")
         (out / "test_progs-always.json").write_text("")  # killed before test_progs wrote it
         return True
-    r, seen = fake_run(tmp_path, "debug", write)
+    r, seen = fake_run(tmp_path, "debug", write, monkeypatch)
     with pytest.raises(HarnessError, match=r"killed after 6000 s during the always: .*"
                                            r"passes finished: main \(2 tests ok"):
         r.selftests()
@@ -46,12 +49,12 @@ def test_killed_in_the_always_pass_reports_the_main_pass(tmp_path):
     assert r.record["counts"] == {"passed": 2, "known": 0, "new": 0}
 
 
-def test_an_empty_summary_without_a_timeout_is_still_an_error(tmp_path):
+def test_an_empty_summary_without_a_timeout_is_still_an_error(tmp_path, monkeypatch):
     def write(out):
         main_pass(out)
         (out / "test_progs.json").write_text("")
         return False
-    r, seen = fake_run(tmp_path, "normal", write)
+    r, seen = fake_run(tmp_path, "normal", write, monkeypatch)
     with pytest.raises(HarnessError, match="not valid JSON"):
         r.selftests()
     assert seen["timeout"] == pipeline.GUEST_TIMEOUT
