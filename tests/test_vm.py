@@ -1,6 +1,10 @@
 """Guest command lines and the KVM decision (no boot needed)."""
 
-from harness import vm
+from types import SimpleNamespace
+
+import pytest
+
+from harness import HarnessError, pipeline, vm
 from harness.config import Settings
 
 
@@ -32,12 +36,6 @@ def test_probe_answer_is_cached_per_host_boot(tmp_path, monkeypatch):
 def test_a_guest_that_panics_keeps_its_reports_in_the_error_and_the_record(tmp_path, monkeypatch):
     """A panic ends the guest before its script writes rc: the error names the
     reports, and the run's record still counts them (summary: kernel reports)."""
-    from types import SimpleNamespace
-
-    import pytest
-
-    from harness import HarnessError, pipeline
-
     oops = ("BUG: unable to handle page fault for address: ffffc900205e1000\n"
             "Oops: Oops: 0000 [#1] SMP\n"
             "RIP: 0010:bpf_kfunc_arena_arg_test+0x9/0x20 [bpf_testmod]\n"
