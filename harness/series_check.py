@@ -69,6 +69,7 @@ def check(s, tc, base, logs):
     if not wt.exists():
         git(tree, "worktree", "add", "-f", "--detach", str(wt), base)
     out.mkdir(parents=True, exist_ok=True)
+    logs.mkdir(parents=True, exist_ok=True)
     config = s.build_dir / ".config"
     if not config.exists():
         raise HarnessError(f"no kernel config at {config}: run `make build` first")
