@@ -5,8 +5,8 @@ import sys
 
 import json
 
-from harness import (HarnessError, bench, cross, flavors, kfuncs, selftests, series_check,
-                     source, summary, toolchain)
+from harness import (HarnessError, bench, cross, crossboot, flavors, kfuncs, selftests,
+                     series_check, source, summary, toolchain)
 from harness.config import Settings
 from harness.pipeline import Run
 from harness.proc import say
@@ -168,7 +168,19 @@ def cmd_cross(args, s):
     if not s.linux_tree:
         say(f"source: {source.apply_series(s.tree, logs / 'source.log')}")
     head = source.git(s.tree, "log", "-1", "--format=%h %s").strip()
-    results = cross.build_all(s, tc, cross.by_name(args.arches), logs)
+    arches = cross.by_name(args.arches)
+    results = cross.build_all(s, tc, arches, logs)
+    for a, r in zip(arches, results):
+        if r["ok"] and a.name in crossboot.MACHINES:
+            say(f"==> boot: {a.name}")
+            r["boot"] = crossboot.boot_one(s, tc, a, logs)
+            b = r["boot"]
+            say(f"<== boot: {a.name}: " + ("ok: " + " / ".join(
+                f"{k} {' '.join(v).strip()}" for k, v in b["loads"].items())
+                if b["ok"] else "FAILED: " + b["error"]))
+            r["ok"] = b["ok"]
+            if not b["ok"]:
+                r["error"] = f"boot: {b['error']}"
     (run_dir / "cross.json").write_text(json.dumps({"head": head, "results": results}, indent=1))
     say(f"cross builds of {head}:")
     for r in results:
@@ -199,7 +211,8 @@ def main(argv=None):
                    help="another module to read (the build's and test_kmods/ are read)")
     sub.add_parser("ci-flavors", help="BPF CI's test flavors in one boot, against the base's")
     sub.add_parser("series-check", help="each patch builds on its own; checkpatch --strict")
-    x = sub.add_parser("cross", help="build and link the series for arm64, riscv64, i386")
+    x = sub.add_parser("cross", help="build and link the series for arm64, riscv64, i386; "
+                       "boot arm64 and load arena kfunc args there")
     x.add_argument("--arches", default="", help="comma-separated subset (default: all)")
     b = sub.add_parser("baseline", help="record a run on the unpatched base as the baseline")
     b.add_argument("run", nargs="?", default="out/latest")

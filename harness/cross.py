@@ -11,7 +11,8 @@ the architecture.
 
 The cross compilers (Debian's gcc-<triplet> packages) are installed into the
 build root the first time, not with the root itself: `make test` does not
-need them.  i386 builds with the root's own gcc (-m32).
+need them.  i386 builds with the root's own gcc (-m32).  arm64 is also
+configured to boot (configs/cross-boot.config), for harness/crossboot.py.
 """
 
 import re
@@ -31,16 +32,21 @@ class Arch:
     cross: str           # CROSS_COMPILE= prefix, "" for the root's gcc
     package: str         # Debian package with the compiler, "" if none needed
     config: str = ""     # options on top of configs/cross.config
+    targets: tuple = ("vmlinux",)   # make targets (a bootable image too, for crossboot)
 
+
+FRAGMENT = PROJECT / "configs" / "cross.config"
+# arm64 also boots (harness/crossboot.py): console, initramfs, sysfs, BTF.
+BOOT_FRAGMENT = PROJECT / "configs" / "cross-boot.config"
 
 ARCHES = (
-    Arch("arm64", "arm64", "aarch64-linux-gnu-", "gcc-aarch64-linux-gnu"),
+    Arch("arm64", "arm64", "aarch64-linux-gnu-", "gcc-aarch64-linux-gnu",
+         BOOT_FRAGMENT.read_text(), ("vmlinux", "Image")),
     Arch("riscv64", "riscv", "riscv64-linux-gnu-", "gcc-riscv64-linux-gnu",
          "CONFIG_ARCH_RV64I=y\nCONFIG_64BIT=y\n"),
     Arch("i386", "i386", "", "", "# CONFIG_64BIT is not set\n"),
 )
 
-FRAGMENT = PROJECT / "configs" / "cross.config"
 # Files the series changes that these builds compile; warnings there fail.
 WATCHED = re.compile(r"^(?:\S*/)?(kernel/bpf/|arch/[^/]+/net/|include/linux/(?:bpf|filter))")
 WARNING = re.compile(r"^(\S+?):\d+:\d+: warning: ", re.M)
@@ -68,10 +74,11 @@ def watched_warnings(log_text):
     return found
 
 
-def ensure_compilers(s, tc, arches, log):
-    """Install the cross compilers that the build root lacks."""
-    need = [a.package for a in arches
-            if a.package and not (s.root / "usr/bin" / f"{a.cross}gcc").exists()]
+def ensure_packages(s, tc, wanted, log):
+    """Install into the build root the packages of {path: package} whose
+    file (a path inside the root, "usr/bin/..." for a program) it lacks."""
+    need = sorted({pkg for path, pkg in wanted.items()
+                   if pkg and not (s.root / path).exists()})
     if not need:
         return
     say(f"cross: installing {' '.join(need)} into the build root")
@@ -81,6 +88,12 @@ def ensure_compilers(s, tc, arches, log):
         if res.rc:
             raise HarnessError(registry_hint(res.log) or
                                f"{' '.join(argv[:2])} in the build root failed; see {res.log}")
+
+
+def ensure_compilers(s, tc, arches, log):
+    """Install the cross compilers that the build root lacks."""
+    ensure_packages(s, tc, {f"usr/bin/{a.cross}gcc": a.package for a in arches if a.package},
+                    log)
 
 
 def make(s, tc, a, log, *targets, title):
@@ -108,7 +121,7 @@ def build_one(s, tc, a, log):
     if bad:
         return {"arch": a.name, "ok": False,
                 "error": "options dropped: " + ", ".join(f"{n}={w} (got {g})" for n, w, g in bad)}
-    res = make(s, tc, a, log, "vmlinux", title=f"{a.name}: vmlinux")
+    res = make(s, tc, a, log, *a.targets, title=f"{a.name}: {' '.join(a.targets)}")
     warnings = watched_warnings(open(res.log, errors="replace").read())
     result = {"arch": a.name, "ok": res.rc == 0 and not warnings,
               "vmlinux": (out / "vmlinux").exists(), "warnings": [w for _, w in warnings],
