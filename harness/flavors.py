@@ -1,8 +1,8 @@
 """BPF CI's test flavors: test_progs as built three ways, test_verifier and
 test_maps, in one guest boot.
 
-BPF CI runs test_progs, test_progs_no_alu32 (BPF objects built for
--mcpu=v2), test_progs_cpuv4 (-mcpu=v4), test_verifier and test_maps.  This
+BPF CI runs test_progs, test_progs-no_alu32 (BPF objects built for
+-mcpu=v2), test_progs-cpuv4 (-mcpu=v4), test_verifier and test_maps.  This
 job builds all five from the tree under test and runs, in one boot:
 
 - each test_progs flavor over FLAVOR_TESTS: the project's tests and
@@ -27,7 +27,7 @@ from harness import HarnessError, selftests
 from harness.config import PROJECT
 
 BASELINE = PROJECT / "tests" / "baseline-flavors.json"
-TEST_PROGS_FLAVORS = ("test_progs", "test_progs_no_alu32", "test_progs_cpuv4")
+TEST_PROGS_FLAVORS = ("test_progs", "test_progs-no_alu32", "test_progs-cpuv4")
 TARGETS = (*TEST_PROGS_FLAVORS, "test_verifier", "test_maps")
 FLAVOR_TESTS = ("arena,verifier_arena,stream,struct_ops_arena,test_struct_ops_arena,"
                 "libarena,prog_teardown,cpumask")
@@ -97,7 +97,7 @@ def collect(out, rcs):
 def exit_codes(console_text):
     """{'test_maps': 0, ...} from the guest script's echo lines."""
     return {m.group(1): int(m.group(2))
-            for m in re.finditer(r"^(test_\w+) exit (\d+)$", console_text, re.M)}
+            for m in re.finditer(r"^(test_[\w-]+) exit (\d+)$", console_text, re.M)}
 
 
 def compare(found, base):

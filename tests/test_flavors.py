@@ -1,6 +1,7 @@
 """harness/flavors.py: parsing test_verifier and test_maps, comparing with the base."""
 
 import json
+import re
 
 import pytest
 
@@ -31,17 +32,35 @@ def test_maps_results():
 
 
 def test_exit_codes():
-    console = "x\ntest_progs exit 0\ntest_maps exit 1\ntest_verifier exit 0\n"
-    assert flavors.exit_codes(console) == {"test_progs": 0, "test_maps": 1, "test_verifier": 0}
+    console = ("x\ntest_progs exit 0\ntest_progs-no_alu32 exit 2\ntest_maps exit 1\n"
+               "test_verifier exit 0\n")
+    assert flavors.exit_codes(console) == {"test_progs": 0, "test_progs-no_alu32": 2,
+                                           "test_maps": 1, "test_verifier": 0}
 
 
+def test_flavors_are_upstream_make_targets():
+    """Every flavor is a runner the 7.3.4 selftests Makefile defines
+    (lines copied from it): DEFINE_TEST_RUNNER,test_progs,<flavor> makes
+    test_progs-<flavor>, so test_progs_no_alu32 is no target."""
+    makefile = """
+$(eval $(call DEFINE_TEST_RUNNER,test_progs))
+# Define test_progs-no_alu32 test runner.
+TRUNNER_BPF_BUILD_RULE := CLANG_NOALU32_BPF_BUILD_RULE
+$(eval $(call DEFINE_TEST_RUNNER,test_progs,no_alu32))
+# Define test_progs-cpuv4 test runner.
+TRUNNER_BPF_BUILD_RULE := CLANG_CPUV4_BPF_BUILD_RULE
+$(eval $(call DEFINE_TEST_RUNNER,test_progs,cpuv4))
+"""
+    runners = {"-".join(m) if m[1] else m[0] for m in
+               re.findall(r"DEFINE_TEST_RUNNER,(\w+)(?:,(\w+))?\)", makefile)}
+    assert set(flavors.TEST_PROGS_FLAVORS) <= runners
 def test_test_progs_flavor_from_listing_and_json(tmp_path):
-    (tmp_path / "test_progs_cpuv4.list").write_text("arena_htab\narena_list\n")
-    (tmp_path / "test_progs_cpuv4.json").write_text(json.dumps(
+    (tmp_path / "test_progs-cpuv4.list").write_text("arena_htab\narena_list\n")
+    (tmp_path / "test_progs-cpuv4.json").write_text(json.dumps(
         {"success": 1, "failed": 1,
          "results": [{"name": "arena_list", "failed": True, "subtests": []}]}))
-    r = flavors.test_progs_results(tmp_path, "test_progs_cpuv4")
-    assert (r["passed"], r["failed"], r["failures"]) == (1, 1, ["test_progs_cpuv4/arena_list"])
+    r = flavors.test_progs_results(tmp_path, "test_progs-cpuv4")
+    assert (r["passed"], r["failed"], r["failures"]) == (1, 1, ["test_progs-cpuv4/arena_list"])
 
 
 def test_compare_names_only_failures_the_base_lacks():
