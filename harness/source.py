@@ -55,9 +55,11 @@ def series_digest(patch_dir=PATCH_DIR):
     return h.hexdigest()
 
 
-def dirty(tree):
-    """Uncommitted changes, including untracked files that are not ignored."""
-    return git(tree, "status", "--porcelain", "--untracked-files=normal").strip()
+def dirty(tree, untracked=True):
+    """Uncommitted changes, including (unless untracked=False) untracked
+    files that are not ignored."""
+    mode = "normal" if untracked else "no"
+    return git(tree, "status", "--porcelain", f"--untracked-files={mode}").strip()
 
 
 def ensure_tree(settings, toolchain, log):
@@ -121,7 +123,10 @@ def base_worktree(settings, log):
         run(["git", "-C", main, "worktree", "add", "-q", "--detach", wt, want], log,
             "git worktree add")
     elif git(wt, "rev-parse", "HEAD").strip() != want:
-        if dirty(wt):
+        # Untracked files here are build products (libarena's Makefile
+        # writes its objects into the source tree); checkout keeps them and
+        # refuses to overwrite one that the target commit tracks.
+        if dirty(wt, untracked=False):
             raise HarnessError(f"{wt} has uncommitted changes; it is the base worktree "
                                "that SERIES=none builds, and is not overwritten")
         git(wt, "checkout", "-q", "--detach", want)

@@ -141,8 +141,11 @@ def test_base_worktree_follows_the_base_and_keeps_local_changes(tree, tmp_path):
         source.base_worktree(s, tmp_path / "log")
     assert (s.tree / "kernel/bpf/arena.c").read_text() == "local edit\n"
     git(s.tree, "checkout", "-q", "--", ".")
+    # build products (untracked) do not stop it, and stay
+    (s.tree / "kernel/bpf/arena.o").write_text("object\n")
     source.base_worktree(s, tmp_path / "log")
     assert "line three\n" in (s.tree / "kernel/bpf/arena.c").read_text()
+    assert (s.tree / "kernel/bpf/arena.o").read_text() == "object\n"
 
 
 def test_base_worktree_needs_the_base(tree, tmp_path):
