@@ -170,17 +170,7 @@ def cmd_cross(args, s):
     head = source.git(s.tree, "log", "-1", "--format=%h %s").strip()
     arches = cross.by_name(args.arches)
     results = cross.build_all(s, tc, arches, logs)
-    for a, r in zip(arches, results):
-        if r["ok"] and a.name in crossboot.MACHINES:
-            say(f"==> boot: {a.name}")
-            r["boot"] = crossboot.boot_one(s, tc, a, logs)
-            b = r["boot"]
-            say(f"<== boot: {a.name}: " + ("ok: " + " / ".join(
-                f"{k} {' '.join(v).strip()}" for k, v in b["loads"].items())
-                if b["ok"] else "FAILED: " + b["error"]))
-            r["ok"] = b["ok"]
-            if not b["ok"]:
-                r["error"] = f"boot: {b['error']}"
+    crossboot.boot_built(s, tc, arches, results, logs)
     (run_dir / "cross.json").write_text(json.dumps({"head": head, "results": results}, indent=1))
     say(f"cross builds of {head}:")
     for r in results:

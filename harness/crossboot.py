@@ -19,19 +19,19 @@ console has no kernel report (harness/vm.py's patterns).  A guest that does
 not power off within TIMEOUT is killed; its console log is kept.
 """
 
+import errno
 import re
 from dataclasses import dataclass
 
 from harness import vm
 from harness.config import PROJECT
 from harness.cross import ensure_packages
-from harness.proc import run
+from harness.proc import run, say
 
 PROBE_SRC = PROJECT / "harness" / "arena_memarg_probe.c"
 KFUNC = "bpf_copy_from_user_str"
 MESSAGE = f"JIT does not support arena memory for memory arguments of kfunc {KFUNC}()"
 TIMEOUT = 300
-EOPNOTSUPP = 95
 PROBE = re.compile(r"^probe: (stack|arena) load=(ok|errno:\d+)(?: \([^)]*\))?(?: log: (.*))?$")
 
 
@@ -84,15 +84,11 @@ def initramfs(init):
 def parse(console):
     """{'stack': (result, log line), 'arena': ...} and whether the probe
     finished, from the console text."""
-    loads = {}
-    for line in console.splitlines():
-        m = PROBE.match(line.strip())
-        if m:
-            loads[m.group(1)] = (m.group(2), m.group(3) or "")
-    done = any(line.strip() == "probe: done" for line in console.splitlines())
-    errors = [line.strip() for line in console.splitlines()
-              if line.strip().startswith("probe: error")]
-    return loads, done, errors
+    lines = [line.strip() for line in console.splitlines()]
+    loads = {m.group(1): (m.group(2), m.group(3) or "")
+             for m in map(PROBE.match, lines) if m}
+    errors = [line for line in lines if line.startswith("probe: error")]
+    return loads, "probe: done" in lines, errors
 
 
 def verdict(loads, done, errors, splats):
@@ -109,7 +105,7 @@ def verdict(loads, done, errors, splats):
     arena = loads.get("arena", ("missing", ""))
     if arena[0] == "ok":
         return "the arena program loaded: the verifier accepted arena memory it cannot check"
-    if arena[0] != f"errno:{EOPNOTSUPP}" or MESSAGE not in arena[1]:
+    if arena[0] != f"errno:{errno.EOPNOTSUPP}" or MESSAGE not in arena[1]:
         return f"the arena program was rejected otherwise: {arena[0]} {arena[1]}".strip()
     return None
 
@@ -138,7 +134,7 @@ def boot_one(s, tc, arch, logs):
               check=False)
     text = console.read_text(errors="replace") if console.exists() else ""
     loads, done, errors = parse(text)
-    splats = vm.find_splats(text)
+    splats = vm.dedupe(vm.find_splats(text))
     result = {"ok": False, "seconds": round(res.seconds), "console": str(console),
               "loads": {k: list(v) for k, v in loads.items()}, "reports": len(splats)}
     if res.timed_out:
@@ -149,3 +145,19 @@ def boot_one(s, tc, arch, logs):
         result["error"] = f"{problem}; console: {console}"
     result["ok"] = problem is None
     return result
+
+
+def boot_built(s, tc, arches, results, logs):
+    """Boot every architecture of MACHINES whose build succeeded; its result
+    gets the boot's, and fails with it."""
+    for a, r in zip(arches, results):
+        if not r["ok"] or a.name not in MACHINES:
+            continue
+        say(f"==> boot: {a.name}")
+        b = r["boot"] = boot_one(s, tc, a, logs)
+        if b["ok"]:
+            say(f"<== boot: {a.name}: ok: " + " / ".join(
+                f"{k} {' '.join(v).strip()}" for k, v in b["loads"].items()))
+        else:
+            say(f"<== boot: {a.name}: FAILED: {b['error']}")
+            r["ok"], r["error"] = False, f"boot: {b['error']}"

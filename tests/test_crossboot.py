@@ -87,3 +87,21 @@ def test_every_machine_is_a_cross_arch_with_boot_options():
         assert "CONFIG_BLK_DEV_INITRD=y" in names[name].config
     for name, m in crossboot.MACHINES.items():
         assert m.image.endswith(names[name].targets[-1])
+
+
+def test_boot_built_boots_only_built_machines_and_fails_with_them(monkeypatch):
+    booted = []
+
+    def boot_one(s, tc, arch, logs):
+        booted.append(arch.name)
+        return {"ok": False, "error": "the probe did not finish", "loads": {}}
+
+    monkeypatch.setattr(crossboot, "boot_one", boot_one)
+    monkeypatch.setattr(crossboot, "say", lambda msg: None)
+    arches = cross.by_name("arm64,riscv64,i386")
+    results = [{"arch": "arm64", "ok": True}, {"arch": "riscv64", "ok": True},
+               {"arch": "i386", "ok": False, "error": "build failed"}]
+    crossboot.boot_built(None, None, arches, results, None)
+    assert booted == ["arm64"]
+    assert results[0]["ok"] is False and results[0]["error"] == "boot: the probe did not finish"
+    assert results[1] == {"arch": "riscv64", "ok": True}
