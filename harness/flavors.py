@@ -14,7 +14,10 @@ from its JSON summary, test_verifier from its "#N/p name FAIL" lines,
 test_maps as one result.  A run on the unpatched base (SERIES=none) is
 recorded as tests/baseline-flavors.json; a run with the series then
 reports, per flavor, its pass and fail counts and the failures the base
-does not have.  This is heavier than `make test` (three times the BPF
+does not have.  A test_progs failure that tests/known-failures.txt lists
+(every failed subtest matched, as in `make test`) is reported apart, as
+known, and is no new failure: one flaky run must not hide behind the base
+having passed that time.  This is heavier than `make test` (three times the BPF
 objects, two more binaries), so it is a target of its own, run before an
 export: `make ci-flavors`.
 """
@@ -73,15 +76,20 @@ def maps_results(text, rc):
             "failed": 0 if ok else 1, "failures": [] if ok else ["test_maps"]}
 
 
-def test_progs_results(out, flavor):
+def test_progs_results(out, flavor, known=None):
+    """Counts and failures of one test_progs flavor; `known` maps a
+    known-failures.txt pattern to its reason (default: that file)."""
+    known = selftests.load_known_failures() if known is None else known
     listed = (Path(out) / f"{flavor}.list")
     summary = (Path(out) / f"{flavor}.json")
     if not listed.exists() or not summary.exists():
         raise HarnessError(f"{flavor} left no listing or summary in {out}")
     _, results = selftests.parse_summary(listed.read_text(), summary.read_text())
-    fails = sorted(r.name for r in results if r.failed)
-    return {"passed": len(results) - len(fails), "skipped": 0, "failed": len(fails),
-            "failures": [f"{flavor}/{n}" for n in fails]}
+    failed = sorted((r for r in results if r.failed), key=lambda r: r.name)
+    return {"passed": len(results) - len(failed), "skipped": 0, "failed": len(failed),
+            "failures": [f"{flavor}/{r.name}" for r in failed],
+            "known_failures": {f"{flavor}/{r.name}": selftests.known_reason(r, known)
+                               for r in failed if selftests.known_reason(r, known)}}
 
 
 def collect(out, rcs):
@@ -101,14 +109,16 @@ def exit_codes(console_text):
 
 
 def compare(found, base):
-    """Per flavor: counts, base counts, and failures the base does not have."""
+    """Per flavor: counts, base counts, known failures, and the failures that
+    neither the base has nor known-failures.txt lists."""
     rows = []
     for flavor, r in found.items():
         b = (base or {}).get(flavor)
-        new = sorted(set(r["failures"]) - set(b["failures"])) if b else None
+        known = sorted(r.get("known_failures", {}))
+        new = sorted(set(r["failures"]) - set(b["failures"]) - set(known)) if b else None
         rows.append({"flavor": flavor, **{k: r[k] for k in ("passed", "skipped", "failed")},
                      "base": {k: b[k] for k in ("passed", "skipped", "failed")} if b else None,
-                     "new_failures": new})
+                     "new_failures": new, "known_failures": known})
     return rows
 
 
@@ -118,8 +128,10 @@ def render(rows):
         b = r["base"]
         base = f"{b['passed']}/{b['skipped']}/{b['failed']}" if b else "-"
         new = "no base" if r["new_failures"] is None else (", ".join(r["new_failures"]) or "0")
-        out.append(f"{r['flavor']:22} {r['passed']:>10}/{r['skipped']}/{r['failed']:<11} "
-                   f"{base:>16}  {new}")
+        if r.get("known_failures"):
+            new += f" (known: {', '.join(r['known_failures'])})"
+        series = f"{r['passed']}/{r['skipped']}/{r['failed']}"
+        out.append(f"{r['flavor']:22} {series:>24} {base:>16}  {new}")
     return "\n".join(out) + "\n"
 
 
