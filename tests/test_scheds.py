@@ -112,8 +112,15 @@ def test_arena_map_type_follows_c_enum_rules():
         scheds.arena_map_type("enum bpf_map_type { BPF_MAP_TYPE_HASH };")
 
 
-@pytest.mark.skipif(not (TREE / "include/uapi/linux/bpf.h").exists(), reason="no kernel tree")
+def need_tree(path):
+    """Skip at run time, not collection time: on an empty cache the guest
+    tests (collected first) unpack the tree before these run."""
+    if not (TREE / path).exists():
+        pytest.skip(f"no kernel tree ({TREE / path} missing)")
+
+
 def test_arena_map_type_of_the_tree():
+    need_tree("include/uapi/linux/bpf.h")
     assert scheds.arena_map_type((TREE / "include/uapi/linux/bpf.h").read_text()) == 33
 
 
@@ -259,8 +266,8 @@ def test_sync_tree_rewrites_only_changed_files(tmp_path):
     assert (b / "sub" / "new.c").read_text() == "new" and not (b / "stale.c").exists()
 
 
-@pytest.mark.skipif(not (TREE / "tools/sched_ext/scx_sdt.bpf.c").exists(), reason="no kernel tree")
 def test_variant_patch_applies_to_a_copy_and_leaves_the_tree_alone(tmp_path):
+    need_tree("tools/sched_ext/scx_sdt.bpf.c")
     src = scheds.prepare_source(TREE, tmp_path / "src", [scheds.VARIANTS[0]],
                                 tmp_path / "log")
     sx = src / "tools" / "sched_ext"
