@@ -10,22 +10,35 @@ For each commit of the series (base..HEAD), in a worktree of the tree
   each kernel patch compiles and links without the patches after it.
   Compiler warnings in the touched files count as failures.
 
-Selftests, benchmark and documentation patches are checked with checkpatch
-only; `make test` builds the selftests at the end of the series.  This is a
-target of its own (`make series-check`), run before an export.
+- for a commit that touches libbpf, libbpf (`-Werror`);
+- for a commit that touches the BPF selftests, the objects of the files it
+  touches, against the vmlinux built for the commits before it: a BPF
+  program `progs/X.c` as `X.bpf.o`, a benchmark as its object, the test
+  modules (after `make modules`, for Module.symvers), all with upstream's
+  `-Werror` and BPF_STRICT_BUILD=1, so an object that needs a later patch
+  fails here.
+
+test_progs' other sources (TRUNNER_EXTRA_SOURCES: test_loader.c, ...) build
+as their objects too.  Not built per commit: `prog_tests/*.c`.  Upstream's
+rule makes each test object depend on every BPF skeleton, so one
+test object means all ~900 BPF objects again after each kernel commit
+(vmlinux.h changes); `make test` builds them at the end of the series.
+This is a target of its own (`make series-check`), run before an export.
 """
 
 import re
 from pathlib import Path
 
 from harness import HarnessError
-from harness.build import JOBS
+from harness.build import JOBS, LLVM
 from harness.proc import run, say
 from harness.source import git
 
 WORKTREE = "linux-check"
 BUILD = "check"
 KERNEL_EXCLUDE = ("tools/", "Documentation/")
+SELFTESTS = "tools/testing/selftests/bpf/"
+LIBBPF = "tools/lib/bpf/"
 ISSUE = re.compile(r"^(ERROR|WARNING|CHECK): (.*)$", re.M)
 WARNING = re.compile(r"^(\S+?):\d+:\d+: warning: .*$", re.M)
 
@@ -36,9 +49,12 @@ def commits(tree, base):
     return [tuple(line.split(" ", 1)) for line in out.splitlines() if line]
 
 
+def changed(tree, commit):
+    return git(tree, "show", "--name-only", "--format=", commit).split()
+
+
 def kernel_files(tree, commit):
-    files = git(tree, "show", "--name-only", "--format=", commit).split()
-    return [f for f in files if not f.startswith(KERNEL_EXCLUDE)]
+    return [f for f in changed(tree, commit) if not f.startswith(KERNEL_EXCLUDE)]
 
 
 def make_targets(files):
@@ -46,6 +62,67 @@ def make_targets(files):
     for .c/.S files, nothing for headers and build files: vmlinux covers them)."""
     dirs = sorted({str(Path(f).parent) + "/" for f in files if f.endswith((".c", ".S"))})
     return dirs + ["vmlinux"]
+
+
+def extra_sources(makefile):
+    """test_progs' own .c files besides its tests (TRUNNER_EXTRA_SOURCES of
+    the selftests Makefile): each builds as <name>.o without the skeletons."""
+    m = re.search(r"^TRUNNER_EXTRA_SOURCES := test_progs\.c(.*?[^\\])$", makefile, re.M | re.S)
+    return set(re.findall(r"(\S+\.c)\b", m.group(0))) if m else set()
+
+
+def tools_targets(files, out, extra=()):
+    """selftests make targets (under the output dir `out`) for the files a
+    commit touches, and whether it touches libbpf; `extra` as extra_sources()."""
+    targets = set()
+    for f in files:
+        if not f.startswith(SELFTESTS):
+            continue
+        rel = Path(f[len(SELFTESTS):])
+        if rel.parts[0] == "progs" and rel.suffix == ".c":
+            targets.add(f"{out}/{rel.stem}.bpf.o")
+        elif rel.parts[0] == "test_kmods":
+            targets.add(f"{out}/bpf_testmod.ko")
+        elif ((rel.parts[0] == "benchs" and rel.suffix == ".c") or str(rel) == "bench.c"
+              or str(rel) in extra):
+            targets.add(f"{out}/{rel.stem}.o")
+    return sorted(targets), any(f.startswith(LIBBPF) for f in files)
+
+
+def selftests_make(out, sel_out, targets):
+    """The selftests make command the harness's test_progs build uses, strict."""
+    return ["make", "-C", SELFTESTS, f"-j{JOBS}", f"O={out}", f"OUTPUT={sel_out}",
+            f"VMLINUX_BTF={out / 'vmlinux'}",
+            f"CLANG=clang{LLVM}", f"LLC=llc{LLVM}", f"LLVM_STRIP=llvm-strip{LLVM}",
+            f"LLVM_OBJCOPY=llvm-objcopy{LLVM}", f"LLVM_OBJDUMP=llvm-objdump{LLVM}",
+            f"LLVM_CONFIG=llvm-config{LLVM}", "BPF_STRICT_BUILD=1", *targets]
+
+
+def build_tools(tc, wt, out, files, logs, n):
+    """libbpf and the touched selftests objects; None if the commit has none."""
+    makefile = wt / SELFTESTS / "Makefile"
+    extra = extra_sources(makefile.read_text()) if makefile.exists() else set()
+    targets, libbpf = tools_targets(files, out / "selftests", extra)
+    if not targets and not libbpf:
+        return None
+    for d in (out / "selftests", out / "libbpf"):  # both Makefiles want them to exist
+        d.mkdir(parents=True, exist_ok=True)
+    steps = []
+    if targets and not (out / "vmlinux").exists():  # the series starts with a selftest
+        steps.append(("vmlinux", ["make", f"O={out}", f"-j{JOBS}", "vmlinux"]))
+    if libbpf:
+        steps.append(("libbpf", ["make", "-C", LIBBPF, f"-j{JOBS}", f"OUTPUT={out}/libbpf/"]))
+    if any(t.endswith(".ko") for t in targets):
+        steps.append(("modules", ["make", f"O={out}", f"-j{JOBS}", "modules"]))
+    if targets:
+        steps.append(("selftests", selftests_make(out, out / "selftests", targets)))
+    for name, argv in steps:
+        res = run(tc.wrap(argv, cwd=wt), logs / f"{n:04}-{name}.log", f"{name} {n}",
+                  check=False)
+        if res.rc != 0:
+            return {"tools": f"{name} failed; see {res.log}", "tools_targets": targets}
+    return {"tools": "ok", "tools_targets": [Path(t).name for t in targets] +
+            (["libbpf"] if libbpf else [])}
 
 
 def checkpatch_issues(text):
@@ -92,8 +169,9 @@ def check(s, tc, base, logs):
                       check=False)
             r["build"] = "ok" if res.rc == 0 else f"failed; see {res.log}"
             r["warnings"] = warnings_in(Path(res.log).read_text(errors="replace"), files)
+        r.update(build_tools(tc, wt, out, changed(tree, commit), logs, n) or {})
         results.append(r)
-        say(f"<== {n:2}: build {r.get('build', '-')}, "
+        say(f"<== {n:2}: build {r.get('build', '-')}, tools {r.get('tools', '-')}, "
             f"{len(r.get('warnings', []))} warnings, {len(r['checkpatch'])} checkpatch notes")
     return results
 
@@ -105,10 +183,13 @@ def render(results):
         if "build" in r:
             lines.append(f"     build: {r['build']}; warnings: {len(r['warnings'])}")
             lines.extend(f"       {w}" for w in r["warnings"])
+        if "tools" in r:
+            lines.append(f"     tools: {r['tools']} ({', '.join(r['tools_targets'])})")
         for issue in sorted(set(r["checkpatch"])):
             lines.append(f"     {issue} (x{r['checkpatch'].count(issue)})")
     return "\n".join(lines) + "\n"
 
 
 def failed(results):
-    return [r for r in results if r.get("build", "ok") != "ok" or r.get("warnings")]
+    return [r for r in results if r.get("build", "ok") != "ok" or r.get("warnings")
+            or r.get("tools", "ok") != "ok"]

@@ -85,3 +85,108 @@ def test_check_writes_its_logs_and_builds_only_kernel_commits(tmp_path, monkeypa
     assert results[0]["build"] == "ok" and "build" not in results[1]
     assert len(builds) == 1 and builds[0][-2:] == ["kernel/bpf/", "vmlinux"]
     assert results[1]["checkpatch"] == ["WARNING: a note"]
+
+
+def test_tools_targets_per_touched_file():
+    files = ["tools/testing/selftests/bpf/progs/arena_memargs.c",
+             "tools/testing/selftests/bpf/progs/bpf_arena_common.h",
+             "tools/testing/selftests/bpf/prog_tests/arena_memargs.c",
+             "tools/testing/selftests/bpf/test_kmods/bpf_testmod.c",
+             "tools/testing/selftests/bpf/test_kmods/bpf_testmod_kfunc.h",
+             "tools/testing/selftests/bpf/benchs/bench_arena_memargs.c",
+             "tools/testing/selftests/bpf/bench.c",
+             "tools/testing/selftests/bpf/Makefile", "kernel/bpf/arena.c"]
+    assert series_check.tools_targets(files, "/o") == (
+        ["/o/arena_memargs.bpf.o", "/o/bench.o", "/o/bench_arena_memargs.o",
+         "/o/bpf_testmod.ko"], False)
+    assert series_check.tools_targets(["tools/lib/bpf/libbpf.c"], "/o") == ([], True)
+    assert series_check.tools_targets(["tools/include/uapi/linux/bpf.h"], "/o") == ([], False)
+
+
+def _check_tools(tmp_path, monkeypatch, touched, fail=None):
+    """check() on one selftests commit touching `touched`; `fail` names the
+    step whose make exits 2.  Returns (result, [(title, argv)])."""
+    cache, build = tmp_path / "cache", tmp_path / "build"
+    build.mkdir()
+    (build / ".config").write_text("CONFIG_BPF=y\n")
+    (cache / "src" / series_check.WORKTREE).mkdir(parents=True)
+    (cache / "build" / series_check.BUILD).mkdir(parents=True)
+    (cache / "build" / series_check.BUILD / "vmlinux").write_text("")
+    monkeypatch.setattr(series_check, "git", lambda tree, *a: {
+        "log": "c1 selftests/bpf: one\n", "show": "\n".join(touched),
+        "format-patch": "p\n"}.get(a[0], ""))
+    steps = []
+
+    def run(cmd, log, title, check=True):
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("")
+        if not title.startswith("checkpatch"):
+            steps.append((title, cmd))
+        return FakeResult(log, 2 if fail and title.startswith(fail) else 0)
+
+    monkeypatch.setattr(series_check, "run", run)
+    monkeypatch.setattr(series_check, "say", lambda msg: None)
+
+    class S:
+        main_tree = tmp_path / "tree"
+        build_dir = build
+
+    S.cache = cache
+
+    class TC:
+        @staticmethod
+        def wrap(argv, cwd=None):
+            return argv
+
+    [r] = series_check.check(S, TC, "base", tmp_path / "logs")
+    # the selftests and libbpf Makefiles stop if their OUTPUT does not exist
+    # (run 20261203-120650 stopped so at patch 2)
+    out = cache / "build" / series_check.BUILD
+    assert (out / "selftests").is_dir() and (out / "libbpf").is_dir()
+    return r, steps
+
+
+def test_selftests_commit_builds_its_objects_strictly(tmp_path, monkeypatch):
+    r, steps = _check_tools(tmp_path, monkeypatch, [
+        "tools/testing/selftests/bpf/progs/arena_map_always.c",
+        "tools/testing/selftests/bpf/test_kmods/bpf_testmod.c"])
+    assert [t for t, _ in steps] == ["modules 1", "selftests 1"]
+    make = steps[1][1]
+    assert "BPF_STRICT_BUILD=1" in make and make[:3] == ["make", "-C", series_check.SELFTESTS]
+    assert make[-2].endswith("/selftests/arena_map_always.bpf.o")
+    assert make[-1].endswith("/selftests/bpf_testmod.ko")
+    assert r["tools"] == "ok" and "build" not in r
+    assert series_check.failed([r]) == []
+
+
+def test_a_selftests_object_that_does_not_build_fails_the_commit(tmp_path, monkeypatch):
+    r, _ = _check_tools(tmp_path, monkeypatch,
+                        ["tools/testing/selftests/bpf/progs/arena_memargs.c"], fail="selftests")
+    assert r["tools"].startswith("selftests failed")
+    assert series_check.failed([r]) == [r]
+    assert "tools: selftests failed" in series_check.render([r])
+
+
+def test_libbpf_commit_builds_libbpf(tmp_path, monkeypatch):
+    r, steps = _check_tools(tmp_path, monkeypatch, ["tools/lib/bpf/libbpf.c"])
+    assert [t for t, _ in steps] == ["libbpf 1"] and r["tools_targets"] == ["libbpf"]
+
+
+def test_extra_sources_from_the_makefile():
+    """Lines as in 7.3.4's selftests Makefile (test_progs' runner), with the
+    series' arena_map_flags.c; test_maps' runner follows."""
+    makefile = ("TRUNNER_EXTRA_SOURCES := test_progs.c\t\t\\\n"
+                "\t\t\t cgroup_helpers.c\t\\\n"
+                "\t\t\t test_loader.c\t\t\\\n"
+                "\t\t\t $(VERIFY_SIG_HDR)\t\t\\\n"
+                "\t\t\t arena_map_flags.c\t\\\n"
+                "\t\t\t usdt_1.c usdt_2.c\t\\\n"
+                "\t\t\t $(LIBARENA_ASAN_SKEL)\n"
+                "TRUNNER_EXTRA_FILES := $(OUTPUT)/urandom_read\n"
+                "TRUNNER_EXTRA_SOURCES := test_maps.c\n")
+    extra = series_check.extra_sources(makefile)
+    assert extra == {"test_progs.c", "cgroup_helpers.c", "test_loader.c",
+                     "arena_map_flags.c", "usdt_1.c", "usdt_2.c"}
+    files = ["tools/testing/selftests/bpf/test_loader.c",
+             "tools/testing/selftests/bpf/test_maps.c"]  # test_maps.o: not test_progs'
+    assert series_check.tools_targets(files, "/o", extra) == (["/o/test_loader.o"], False)
