@@ -98,8 +98,13 @@ def selftests_make(out, sel_out, targets):
             f"LLVM_CONFIG=llvm-config{LLVM}", "BPF_STRICT_BUILD=1", *targets]
 
 
-def build_tools(tc, wt, out, files, logs, n):
-    """libbpf and the touched selftests objects; None if the commit has none."""
+def build_tools(tc, wt, out, files, logs, n, vmlinux_current):
+    """libbpf and the touched selftests objects; None if the commit has none.
+
+    The selftests build against out/vmlinux.  Once this run has built a
+    kernel commit it is the checked-out tree's (later commits without
+    kernel files do not change it); before that it may be a previous run's,
+    so vmlinux is built first."""
     makefile = wt / SELFTESTS / "Makefile"
     extra = extra_sources(makefile.read_text()) if makefile.exists() else set()
     targets, libbpf = tools_targets(files, out / "selftests", extra)
@@ -108,7 +113,7 @@ def build_tools(tc, wt, out, files, logs, n):
     for d in (out / "selftests", out / "libbpf"):  # both Makefiles want them to exist
         d.mkdir(parents=True, exist_ok=True)
     steps = []
-    if targets and not (out / "vmlinux").exists():  # the series starts with a selftest
+    if targets and not vmlinux_current:
         steps.append(("vmlinux", ["make", f"O={out}", f"-j{JOBS}", "vmlinux"]))
     if libbpf:
         steps.append(("libbpf", ["make", "-C", LIBBPF, f"-j{JOBS}", f"OUTPUT={out}/libbpf/"]))
@@ -120,9 +125,10 @@ def build_tools(tc, wt, out, files, logs, n):
         res = run(tc.wrap(argv, cwd=wt), logs / f"{n:04}-{name}.log", f"{name} {n}",
                   check=False)
         if res.rc != 0:
-            return {"tools": f"{name} failed; see {res.log}", "tools_targets": targets}
-    return {"tools": "ok", "tools_targets": [Path(t).name for t in targets] +
-            (["libbpf"] if libbpf else [])}
+            break
+    return {"tools": "ok" if res.rc == 0 else f"{name} failed; see {res.log}",
+            "tools_targets": [Path(t).name for t in targets] + (["libbpf"] if libbpf else []),
+            "tools_steps": [name for name, _ in steps]}
 
 
 def checkpatch_issues(text):
@@ -151,7 +157,7 @@ def check(s, tc, base, logs):
     if not config.exists():
         raise HarnessError(f"no kernel config at {config}: run `make build` first")
     (out / ".config").write_bytes(config.read_bytes())
-    results = []
+    results, vmlinux_current = [], False
     for n, (commit, subject) in enumerate(commits(tree, base), 1):
         say(f"==> {n:2}: {subject}")
         git(wt, "checkout", "-q", "--detach", commit)
@@ -169,7 +175,10 @@ def check(s, tc, base, logs):
                       check=False)
             r["build"] = "ok" if res.rc == 0 else f"failed; see {res.log}"
             r["warnings"] = warnings_in(Path(res.log).read_text(errors="replace"), files)
-        r.update(build_tools(tc, wt, out, changed(tree, commit), logs, n) or {})
+            vmlinux_current = res.rc == 0
+        r.update(build_tools(tc, wt, out, changed(tree, commit), logs, n, vmlinux_current) or {})
+        if r.get("tools") == "ok" and "vmlinux" in r["tools_steps"]:
+            vmlinux_current = True
         results.append(r)
         say(f"<== {n:2}: build {r.get('build', '-')}, tools {r.get('tools', '-')}, "
             f"{len(r.get('warnings', []))} warnings, {len(r['checkpatch'])} checkpatch notes")

@@ -37,53 +37,64 @@ class FakeResult:
         self.log, self.rc = str(log), rc
 
 
-def test_check_writes_its_logs_and_builds_only_kernel_commits(tmp_path, monkeypatch):
-    """check() on a fresh run directory (its logs/ does not exist yet): one
-    kernel commit is built, a selftests-only commit is not."""
+def run_check(tmp_path, monkeypatch, commits, fail=None):
+    """series_check.check() against fakes.  `commits`: [(hash, subject,
+    [files])]; `fail` names the step whose make exits 2.  Checkpatch logs
+    say 'WARNING: a note'.  Returns (results, [(title, argv)] of the makes)."""
     cache, build = tmp_path / "cache", tmp_path / "build"
     build.mkdir()
     (build / ".config").write_text("CONFIG_BPF=y\n")
     (cache / "src" / series_check.WORKTREE).mkdir(parents=True)
-    files = {"c1": "kernel/bpf/arena.c\ninclude/linux/bpf.h", "c2": "tools/testing/x.c"}
-
-    def git(tree, *args):
-        if args[0] == "log":
-            return "c1 bpf: one\nc2 selftests/bpf: two\n"
-        if args[0] == "show":
-            return files[args[-1]]
-        if args[0] == "format-patch":
-            return f"patch {args[-1]}\n"
-        return ""
-
-    builds = []
+    (cache / "build" / series_check.BUILD).mkdir(parents=True)
+    (cache / "build" / series_check.BUILD / "vmlinux").write_text("a previous run's")
+    files = {c: "\n".join(f) for c, _, f in commits}
+    monkeypatch.setattr(series_check, "git", lambda tree, *a: {
+        "log": "".join(f"{c} {subj}\n" for c, subj, _ in commits),
+        "show": files.get(a[-1], ""), "format-patch": f"patch {a[-1]}\n"}.get(a[0], ""))
+    steps = []
 
     def run(cmd, log, title, check=True):
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("WARNING: a note\n" if "checkpatch" in title else "")
-        if title.startswith("build"):
-            builds.append(cmd)
-        return FakeResult(log)
+        if not title.startswith("checkpatch"):
+            steps.append((title, cmd))
+        return FakeResult(log, 2 if fail and title.startswith(fail) else 0)
+
+    monkeypatch.setattr(series_check, "run", run)
+    monkeypatch.setattr(series_check, "say", lambda msg: None)
 
     class S:
         main_tree = tmp_path / "tree"
         build_dir = build
 
     S.cache = cache
-    monkeypatch.setattr(series_check, "git", git)
-    monkeypatch.setattr(series_check, "run", run)
-    monkeypatch.setattr(series_check, "say", lambda msg: None)
 
     class TC:
         @staticmethod
         def wrap(argv, cwd=None):
             return argv
 
+    results = series_check.check(S, TC, "base", tmp_path / "run" / "logs")
+    # the selftests and libbpf Makefiles stop if their OUTPUT does not exist
+    # (run 20261203-120650 stopped so at patch 2)
+    out = cache / "build" / series_check.BUILD
+    if any("tools" in r for r in results):
+        assert (out / "selftests").is_dir() and (out / "libbpf").is_dir()
+    return results, steps
+
+
+def test_check_writes_its_logs_and_builds_only_kernel_commits(tmp_path, monkeypatch):
+    """check() on a fresh run directory (its logs/ does not exist yet): one
+    kernel commit is built, a commit outside the kernel and BPF selftests is not."""
+    results, steps = run_check(tmp_path, monkeypatch, [
+        ("c1", "bpf: one", ["kernel/bpf/arena.c", "include/linux/bpf.h"]),
+        ("c2", "selftests/bpf: two", ["tools/testing/x.c"])])
     logs = tmp_path / "run" / "logs"
-    results = series_check.check(S, TC, "base", logs)
     assert (logs / "0001.patch").read_text() == "patch c1\n"
     assert [r["subject"] for r in results] == ["bpf: one", "selftests/bpf: two"]
     assert results[0]["build"] == "ok" and "build" not in results[1]
-    assert len(builds) == 1 and builds[0][-2:] == ["kernel/bpf/", "vmlinux"]
+    assert "tools" not in results[1]
+    assert [t for t, _ in steps] == ["build 1"] and steps[0][1][-2:] == ["kernel/bpf/", "vmlinux"]
     assert results[1]["checkpatch"] == ["WARNING: a note"]
 
 
@@ -103,55 +114,20 @@ def test_tools_targets_per_touched_file():
     assert series_check.tools_targets(["tools/include/uapi/linux/bpf.h"], "/o") == ([], False)
 
 
-def _check_tools(tmp_path, monkeypatch, touched, fail=None):
-    """check() on one selftests commit touching `touched`; `fail` names the
-    step whose make exits 2.  Returns (result, [(title, argv)])."""
-    cache, build = tmp_path / "cache", tmp_path / "build"
-    build.mkdir()
-    (build / ".config").write_text("CONFIG_BPF=y\n")
-    (cache / "src" / series_check.WORKTREE).mkdir(parents=True)
-    (cache / "build" / series_check.BUILD).mkdir(parents=True)
-    (cache / "build" / series_check.BUILD / "vmlinux").write_text("")
-    monkeypatch.setattr(series_check, "git", lambda tree, *a: {
-        "log": "c1 selftests/bpf: one\n", "show": "\n".join(touched),
-        "format-patch": "p\n"}.get(a[0], ""))
-    steps = []
-
-    def run(cmd, log, title, check=True):
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("")
-        if not title.startswith("checkpatch"):
-            steps.append((title, cmd))
-        return FakeResult(log, 2 if fail and title.startswith(fail) else 0)
-
-    monkeypatch.setattr(series_check, "run", run)
-    monkeypatch.setattr(series_check, "say", lambda msg: None)
-
-    class S:
-        main_tree = tmp_path / "tree"
-        build_dir = build
-
-    S.cache = cache
-
-    class TC:
-        @staticmethod
-        def wrap(argv, cwd=None):
-            return argv
-
-    [r] = series_check.check(S, TC, "base", tmp_path / "logs")
-    # the selftests and libbpf Makefiles stop if their OUTPUT does not exist
-    # (run 20261203-120650 stopped so at patch 2)
-    out = cache / "build" / series_check.BUILD
-    assert (out / "selftests").is_dir() and (out / "libbpf").is_dir()
-    return r, steps
+def one_commit(tmp_path, monkeypatch, touched, fail=None):
+    results, steps = run_check(tmp_path, monkeypatch,
+                               [("c1", "selftests/bpf: one", touched)], fail)
+    return results[0], steps
 
 
 def test_selftests_commit_builds_its_objects_strictly(tmp_path, monkeypatch):
-    r, steps = _check_tools(tmp_path, monkeypatch, [
+    r, steps = one_commit(tmp_path, monkeypatch, [
         "tools/testing/selftests/bpf/progs/arena_map_always.c",
         "tools/testing/selftests/bpf/test_kmods/bpf_testmod.c"])
-    assert [t for t, _ in steps] == ["modules 1", "selftests 1"]
-    make = steps[1][1]
+    # no kernel commit built in this run yet: out/vmlinux may be another
+    # run's (run 20261203-123713 left commit 24's), so it is built first
+    assert [t for t, _ in steps] == ["vmlinux 1", "modules 1", "selftests 1"]
+    make = steps[2][1]
     assert "BPF_STRICT_BUILD=1" in make and make[:3] == ["make", "-C", series_check.SELFTESTS]
     assert make[-2].endswith("/selftests/arena_map_always.bpf.o")
     assert make[-1].endswith("/selftests/bpf_testmod.ko")
@@ -160,7 +136,7 @@ def test_selftests_commit_builds_its_objects_strictly(tmp_path, monkeypatch):
 
 
 def test_a_selftests_object_that_does_not_build_fails_the_commit(tmp_path, monkeypatch):
-    r, _ = _check_tools(tmp_path, monkeypatch,
+    r, _ = one_commit(tmp_path, monkeypatch,
                         ["tools/testing/selftests/bpf/progs/arena_memargs.c"], fail="selftests")
     assert r["tools"].startswith("selftests failed")
     assert series_check.failed([r]) == [r]
@@ -168,7 +144,7 @@ def test_a_selftests_object_that_does_not_build_fails_the_commit(tmp_path, monke
 
 
 def test_libbpf_commit_builds_libbpf(tmp_path, monkeypatch):
-    r, steps = _check_tools(tmp_path, monkeypatch, ["tools/lib/bpf/libbpf.c"])
+    r, steps = one_commit(tmp_path, monkeypatch, ["tools/lib/bpf/libbpf.c"])
     assert [t for t, _ in steps] == ["libbpf 1"] and r["tools_targets"] == ["libbpf"]
 
 
@@ -190,3 +166,13 @@ def test_extra_sources_from_the_makefile():
     files = ["tools/testing/selftests/bpf/test_loader.c",
              "tools/testing/selftests/bpf/test_maps.c"]  # test_maps.o: not test_progs'
     assert series_check.tools_targets(files, "/o", extra) == (["/o/test_loader.o"], False)
+
+
+def test_selftests_after_a_kernel_commit_use_its_vmlinux(tmp_path, monkeypatch):
+    """kernel commit, then two selftests commits: vmlinux is built once, by
+    the kernel commit's build."""
+    _, steps = run_check(tmp_path, monkeypatch, [
+        ("c1", "bpf: one", ["kernel/bpf/arena.c"]),
+        ("c2", "selftests/bpf: two", ["tools/testing/selftests/bpf/progs/a.c"]),
+        ("c3", "selftests/bpf: three", ["tools/testing/selftests/bpf/progs/b.c"])])
+    assert [t for t, _ in steps] == ["build 1", "selftests 2", "selftests 3"]
