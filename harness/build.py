@@ -67,14 +67,20 @@ def selftests(settings, toolchain, log, targets=("test_progs",)):
     out.mkdir(parents=True, exist_ok=True)
     stamp.write_text(toolchain.identity())
     forget_other_kmods(settings)
-    argv = ["make", "-C", "tools/testing/selftests/bpf", f"-j{JOBS}",
-            f"O={settings.build_dir}", f"OUTPUT={out}",
-            f"VMLINUX_BTF={settings.build_dir / 'vmlinux'}",
-            f"CLANG=clang{LLVM}", f"LLC=llc{LLVM}", f"LLVM_STRIP=llvm-strip{LLVM}",
-            f"LLVM_OBJCOPY=llvm-objcopy{LLVM}", f"LLVM_OBJDUMP=llvm-objdump{LLVM}",
-            f"LLVM_CONFIG=llvm-config{LLVM}", "BPF_STRICT_BUILD=0", *targets]
+    argv = selftests_make(settings.build_dir, out, targets)
     return run(toolchain.wrap(argv, cwd=settings.tree), log, "test_progs build",
                status=object_counter(out))
+
+
+def selftests_make(build_dir, out, targets, strict=False):
+    """make of the BPF selftests `targets` against the kernel built in
+    build_dir, into `out`; strict: BPF_STRICT_BUILD=1 (a BPF object that
+    does not compile fails the build instead of being left out)."""
+    return ["make", "-C", "tools/testing/selftests/bpf", f"-j{JOBS}",
+            f"O={build_dir}", f"OUTPUT={out}", f"VMLINUX_BTF={build_dir / 'vmlinux'}",
+            f"CLANG=clang{LLVM}", f"LLC=llc{LLVM}", f"LLVM_STRIP=llvm-strip{LLVM}",
+            f"LLVM_OBJCOPY=llvm-objcopy{LLVM}", f"LLVM_OBJDUMP=llvm-objdump{LLVM}",
+            f"LLVM_CONFIG=llvm-config{LLVM}", f"BPF_STRICT_BUILD={int(strict)}", *targets]
 
 
 def object_counter(directory):

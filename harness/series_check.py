@@ -30,7 +30,7 @@ import re
 from pathlib import Path
 
 from harness import HarnessError
-from harness.build import JOBS, LLVM
+from harness.build import JOBS, selftests_make
 from harness.proc import run, say
 from harness.source import git
 
@@ -53,8 +53,8 @@ def changed(tree, commit):
     return git(tree, "show", "--name-only", "--format=", commit).split()
 
 
-def kernel_files(tree, commit):
-    return [f for f in changed(tree, commit) if not f.startswith(KERNEL_EXCLUDE)]
+def kernel_files(files):
+    return [f for f in files if not f.startswith(KERNEL_EXCLUDE)]
 
 
 def make_targets(files):
@@ -89,15 +89,6 @@ def tools_targets(files, out, extra=()):
     return sorted(targets), any(f.startswith(LIBBPF) for f in files)
 
 
-def selftests_make(out, sel_out, targets):
-    """The selftests make command the harness's test_progs build uses, strict."""
-    return ["make", "-C", SELFTESTS, f"-j{JOBS}", f"O={out}", f"OUTPUT={sel_out}",
-            f"VMLINUX_BTF={out / 'vmlinux'}",
-            f"CLANG=clang{LLVM}", f"LLC=llc{LLVM}", f"LLVM_STRIP=llvm-strip{LLVM}",
-            f"LLVM_OBJCOPY=llvm-objcopy{LLVM}", f"LLVM_OBJDUMP=llvm-objdump{LLVM}",
-            f"LLVM_CONFIG=llvm-config{LLVM}", "BPF_STRICT_BUILD=1", *targets]
-
-
 def build_tools(tc, wt, out, files, logs, n, vmlinux_current):
     """libbpf and the touched selftests objects; None if the commit has none.
 
@@ -120,7 +111,7 @@ def build_tools(tc, wt, out, files, logs, n, vmlinux_current):
     if any(t.endswith(".ko") for t in targets):
         steps.append(("modules", ["make", f"O={out}", f"-j{JOBS}", "modules"]))
     if targets:
-        steps.append(("selftests", selftests_make(out, out / "selftests", targets)))
+        steps.append(("selftests", selftests_make(out, out / "selftests", targets, strict=True)))
     for name, argv in steps:
         res = run(tc.wrap(argv, cwd=wt), logs / f"{n:04}-{name}.log", f"{name} {n}",
                   check=False)
@@ -168,7 +159,8 @@ def check(s, tc, base, logs):
                  logs / f"{n:04}-checkpatch.log", f"checkpatch {n}", check=False)
         r = {"n": n, "commit": commit[:12], "subject": subject,
              "checkpatch": checkpatch_issues(Path(cp.log).read_text(errors="replace"))}
-        files = kernel_files(tree, commit)
+        touched = changed(tree, commit)
+        files = kernel_files(touched)
         if files:
             argv = ["make", f"O={out}", f"-j{JOBS}", *make_targets(files)]
             res = run(tc.wrap(argv, cwd=wt), logs / f"{n:04}-build.log", f"build {n}",
@@ -176,7 +168,7 @@ def check(s, tc, base, logs):
             r["build"] = "ok" if res.rc == 0 else f"failed; see {res.log}"
             r["warnings"] = warnings_in(Path(res.log).read_text(errors="replace"), files)
             vmlinux_current = res.rc == 0
-        r.update(build_tools(tc, wt, out, changed(tree, commit), logs, n, vmlinux_current) or {})
+        r.update(build_tools(tc, wt, out, touched, logs, n, vmlinux_current) or {})
         if r.get("tools") == "ok" and "vmlinux" in r["tools_steps"]:
             vmlinux_current = True
         results.append(r)

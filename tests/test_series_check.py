@@ -128,7 +128,8 @@ def test_selftests_commit_builds_its_objects_strictly(tmp_path, monkeypatch):
     # run's (run 20261203-123713 left commit 24's), so it is built first
     assert [t for t, _ in steps] == ["vmlinux 1", "modules 1", "selftests 1"]
     make = steps[2][1]
-    assert "BPF_STRICT_BUILD=1" in make and make[:3] == ["make", "-C", series_check.SELFTESTS]
+    assert "BPF_STRICT_BUILD=1" in make and "BPF_STRICT_BUILD=0" not in make
+    assert make[:3] == ["make", "-C", series_check.SELFTESTS.rstrip("/")]
     assert make[-2].endswith("/selftests/arena_map_always.bpf.o")
     assert make[-1].endswith("/selftests/bpf_testmod.ko")
     assert r["tools"] == "ok" and "build" not in r
@@ -176,3 +177,12 @@ def test_selftests_after_a_kernel_commit_use_its_vmlinux(tmp_path, monkeypatch):
         ("c2", "selftests/bpf: two", ["tools/testing/selftests/bpf/progs/a.c"]),
         ("c3", "selftests/bpf: three", ["tools/testing/selftests/bpf/progs/b.c"])])
     assert [t for t, _ in steps] == ["build 1", "selftests 2", "selftests 3"]
+
+
+def test_the_strict_build_differs_from_make_tests_only_in_strictness(tmp_path):
+    """series-check and make test's test_progs build share one command."""
+    from harness import build
+    loose = build.selftests_make(tmp_path, tmp_path / "st", ["t"])
+    strict = build.selftests_make(tmp_path, tmp_path / "st", ["t"], strict=True)
+    assert [a for a in loose if a not in strict] == ["BPF_STRICT_BUILD=0"]
+    assert [a for a in strict if a not in loose] == ["BPF_STRICT_BUILD=1"]
