@@ -86,10 +86,10 @@ def test_progs_results(out, flavor, known=None):
         raise HarnessError(f"{flavor} left no listing or summary in {out}")
     _, results = selftests.parse_summary(listed.read_text(), summary.read_text())
     failed = sorted((r for r in results if r.failed), key=lambda r: r.name)
+    reasons = {f"{flavor}/{r.name}": selftests.known_reason(r, known) for r in failed}
     return {"passed": len(results) - len(failed), "skipped": 0, "failed": len(failed),
-            "failures": [f"{flavor}/{r.name}" for r in failed],
-            "known_failures": {f"{flavor}/{r.name}": selftests.known_reason(r, known)
-                               for r in failed if selftests.known_reason(r, known)}}
+            "failures": list(reasons),
+            "known_failures": {name: why for name, why in reasons.items() if why}}
 
 
 def collect(out, rcs):
